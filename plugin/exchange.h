@@ -1,0 +1,185 @@
+/* exchange.h
+ * Types shared by the files of the Exchange role plugin.
+ *
+ * Data flows one way: foreign fields (exchange_fields.c) -> evidence
+ * (exchange_rpc.c, later HTTP/TLS) -> conversation state (exchange_conv.c)
+ * -> our fields and tap (packet-exchange.c).  Nothing here depends on a
+ * protocol tree being present.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef EXCHANGE_H
+#define EXCHANGE_H
+
+#include <wireshark.h>
+#include <epan/packet.h>
+#include <epan/address.h>
+#include <epan/value_string.h>
+
+/* field_info.value is embedded in 4.0 and a pointer from 4.2 on. */
+#if WIRESHARK_VERSION_MAJOR > 4 || (WIRESHARK_VERSION_MAJOR == 4 && WIRESHARK_VERSION_MINOR >= 2)
+#define EXCH_FI_VALUE(fi) ((fi)->value)
+#else
+#define EXCH_FI_VALUE(fi) (&(fi)->value)
+#endif
+
+/* What a TCP connection does for Outlook.  Order matters only for the
+ * statistics columns; values are stable (they are exchange.role_id). */
+typedef enum {
+    EXCH_ROLE_NONE = 0,
+    EXCH_ROLE_MAILBOX,
+    EXCH_ROLE_DIRECTORY,
+    EXCH_ROLE_RPC_IN,
+    EXCH_ROLE_RPC_OUT,
+    EXCH_ROLE_EWS,
+    EXCH_ROLE_AUTODISCOVER,
+    EXCH_ROLE_OAB,
+    EXCH_ROLE_ENDPOINT_MAPPER,
+    EXCH_ROLE_UNKNOWN,
+    EXCH_ROLE_COUNT
+} exch_role_t;
+
+typedef enum {
+    EXCH_TRANSPORT_NONE = 0,
+    EXCH_TRANSPORT_RPC_TCP,
+    EXCH_TRANSPORT_RPC_HTTP,
+    EXCH_TRANSPORT_MAPI_HTTP,
+    EXCH_TRANSPORT_HTTPS,
+    EXCH_TRANSPORT_HTTP
+} exch_transport_t;
+
+/* Ordered by strength: a stronger confidence replaces a weaker one. */
+typedef enum {
+    EXCH_CONF_NONE = 0,
+    EXCH_CONF_INFERRED,
+    EXCH_CONF_LEARNED,
+    EXCH_CONF_CERTAIN
+} exch_conf_t;
+
+/* DCE/RPC interfaces we recognise.  Bit positions for exch_conv_t.ifaces. */
+typedef enum {
+    EXCH_IF_NONE = 0,
+    EXCH_IF_EMSMDB,
+    EXCH_IF_ASYNCEMSMDB,
+    EXCH_IF_NSPI,
+    EXCH_IF_RFR,
+    EXCH_IF_EPM,
+    EXCH_IF_COUNT
+} exch_iface_t;
+
+extern const value_string exch_role_vals[];
+extern const value_string exch_transport_vals[];
+extern const value_string exch_conf_vals[];
+extern const value_string exch_iface_vals[];
+
+typedef struct {
+    address  addr;      /* file-scoped copy */
+    guint16  port;
+} exch_endpoint_t;
+
+/* One piece of evidence about one TCP conversation, produced by an evidence
+ * file and judged by exch_conv_offer(). */
+typedef struct {
+    exch_role_t      role;          /* EXCH_ROLE_NONE + CERTAIN = "proved not Exchange" */
+    exch_transport_t transport;
+    exch_iface_t     iface;
+    guint32          ifaces;        /* every interface named (bit mask) */
+    exch_conf_t      conf;
+    const char      *text;          /* human-readable; copied by the offer */
+    guint32          learned_from;  /* ept_map answer frame, 0 if none */
+    gboolean         sender_is_client; /* the frame's sender is the client */
+    gboolean         sender_is_server;
+} exch_evidence_t;
+
+/* Everything we know about one TCP conversation (file scope, one per
+ * conversation: memory is bounded by the number of TCP conversations). */
+typedef struct {
+    guint32          stream;        /* tcp.stream */
+    guint32          first_frame;
+    exch_role_t      role;
+    exch_transport_t transport;
+    exch_iface_t     iface;         /* the interface that decided */
+    guint32          ifaces;        /* every Exchange interface seen (mask) */
+    exch_conf_t      conf;
+    const char      *evidence;
+    guint32          decided_in;    /* frame of the evidence that decided */
+    guint32          counted_in;    /* first frame with a role: the tap fires here */
+    guint32          learned_from;
+    exch_endpoint_t  client;
+    exch_endpoint_t  server;
+    gboolean         have_endpoints;
+    gboolean         not_exchange;  /* a certain non-Exchange BIND was seen */
+    guint            learned_gen;   /* learned-endpoint generation last checked */
+} exch_conv_t;
+
+/* One endpoint learned from an ept_map answer. */
+typedef struct {
+    exch_iface_t  iface;
+    address       addr;
+    guint16       port;
+    guint32       frame;        /* the ept_map answer */
+} exch_learned_t;
+
+/* What the first pass found in one frame, kept (file scope) only for frames
+ * where something happened, so later passes show the same tree and expert
+ * info without re-reading foreign fields. */
+typedef struct {
+    wmem_array_t *learned;      /* exch_learned_t, endpoints learned here */
+    gboolean      decided;      /* this frame decided or changed the role */
+    exch_role_t   previous_role;/* role before this frame changed it */
+    gboolean      learn_limit;  /* learning stopped here: table full */
+    gboolean      bad_bind;     /* our own BIND parser met a malformed PDU */
+} exch_frame_t;
+
+/* ---- exchange_fields.c: foreign fields of interest ---- */
+typedef enum {
+    EXCH_F_TCP_PAYLOAD = 0,
+    EXCH_F_TCP_FLAGS_SYN,
+    EXCH_F_TCP_FLAGS_ACK,
+    EXCH_F_DCERPC_PKT_TYPE,
+    EXCH_F_DCERPC_OPNUM,
+    EXCH_F_DCERPC_BIND_UUID,
+    EXCH_F_EPM_NUM_FLOORS,
+    EXCH_F_EPM_UUID,
+    EXCH_F_EPM_TCP_PORT,
+    EXCH_F_EPM_IP,
+    EXCH_F_COUNT
+} exch_field_t;
+
+void        exch_fields_resolve(void);
+GArray     *exch_fields_wanted(void);
+int         exch_field_id(exch_field_t f);
+GPtrArray  *exch_field_all(proto_tree *tree, exch_field_t f);
+gboolean    exch_field_uint(proto_tree *tree, exch_field_t f, guint32 *out);
+
+/* ---- exchange_conv.c: conversation state and the decision rule ---- */
+void         exch_conv_init(int proto);
+exch_conv_t *exch_conv_get(packet_info *pinfo, gboolean create, proto_tree *tree);
+exch_frame_t*exch_frame_get(packet_info *pinfo, gboolean create);
+gboolean     exch_conv_offer(exch_conv_t *c, packet_info *pinfo, const exch_evidence_t *ev);
+void         exch_conv_set_endpoints(exch_conv_t *c, packet_info *pinfo, gboolean sender_is_client);
+char        *exch_endpoint_to_str(wmem_allocator_t *scope, const exch_endpoint_t *ep);
+const char  *exch_iface_name(exch_iface_t i);
+
+/* ---- exchange_rpc.c: RPC/TCP evidence (EPM answers, BINDs) ---- */
+extern gboolean exch_pref_decode_learned;  /* hand learned ports to DCE/RPC */
+
+void         exch_rpc_init(void);
+void         exch_rpc_handoff(void);
+void         exch_rpc_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c);
+exch_iface_t exch_rpc_iface_from_guid(const e_guid_t *g);
+exch_role_t  exch_rpc_iface_role(exch_iface_t i);
+guint        exch_rpc_learned_count(void);
+
+/* Bounded parser of connection-oriented DCE/RPC BIND/ALTER_CONTEXT PDUs in
+ * raw bytes (used where no stock dissector decoded them).  Fills up to
+ * max_out interfaces; returns the number found, or -1 if the bytes start
+ * like a BIND but are malformed. */
+int          exch_rpc_parse_binds(const guint8 *data, guint len,
+                                  e_guid_t *out, guint max_out);
+
+/* ---- packet-exchange.c ---- */
+void proto_register_exchange(void);
+void proto_reg_handoff_exchange(void);
+
+#endif /* EXCHANGE_H */

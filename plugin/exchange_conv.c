@@ -1,0 +1,201 @@
+/* exchange_conv.c
+ * Per-TCP-conversation state, and the one rule that decides a role.
+ *
+ * Evidence files never write the state themselves; they offer evidence and
+ * exch_conv_offer() judges it:
+ *   - stronger confidence wins (certain > learned > inferred);
+ *   - at equal confidence the first decisive evidence stays;
+ *   - a certain BIND to a non-Exchange interface clears a learned or
+ *     inferred role and keeps weaker evidence out from then on.
+ * State is written on the first pass only; later passes read it.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#define WS_LOG_DOMAIN "exchange"
+#include "exchange.h"
+
+#include <epan/conversation.h>
+#include <epan/proto_data.h>
+#include <epan/to_str.h>
+#include <epan/dissectors/packet-tcp.h>
+
+static int exch_proto = -1;
+
+const value_string exch_role_vals[] = {
+    { EXCH_ROLE_NONE,            "none" },
+    { EXCH_ROLE_MAILBOX,         "mailbox" },
+    { EXCH_ROLE_DIRECTORY,       "directory" },
+    { EXCH_ROLE_RPC_IN,          "rpc-in" },
+    { EXCH_ROLE_RPC_OUT,         "rpc-out" },
+    { EXCH_ROLE_EWS,             "ews" },
+    { EXCH_ROLE_AUTODISCOVER,    "autodiscover" },
+    { EXCH_ROLE_OAB,             "oab" },
+    { EXCH_ROLE_ENDPOINT_MAPPER, "endpoint-mapper" },
+    { EXCH_ROLE_UNKNOWN,         "unknown" },
+    { 0, NULL }
+};
+
+const value_string exch_transport_vals[] = {
+    { EXCH_TRANSPORT_NONE,      "none" },
+    { EXCH_TRANSPORT_RPC_TCP,   "rpc-tcp" },
+    { EXCH_TRANSPORT_RPC_HTTP,  "rpc-http" },
+    { EXCH_TRANSPORT_MAPI_HTTP, "mapi-http" },
+    { EXCH_TRANSPORT_HTTPS,     "https" },
+    { EXCH_TRANSPORT_HTTP,      "http" },
+    { 0, NULL }
+};
+
+const value_string exch_conf_vals[] = {
+    { EXCH_CONF_NONE,     "none" },
+    { EXCH_CONF_INFERRED, "inferred" },
+    { EXCH_CONF_LEARNED,  "learned" },
+    { EXCH_CONF_CERTAIN,  "certain" },
+    { 0, NULL }
+};
+
+const value_string exch_iface_vals[] = {
+    { EXCH_IF_NONE,        "none" },
+    { EXCH_IF_EMSMDB,      "EMSMDB" },
+    { EXCH_IF_ASYNCEMSMDB, "AsyncEMSMDB" },
+    { EXCH_IF_NSPI,        "NSPI" },
+    { EXCH_IF_RFR,         "RFR" },
+    { EXCH_IF_EPM,         "EPM" },
+    { 0, NULL }
+};
+
+void
+exch_conv_init(int proto)
+{
+    exch_proto = proto;
+}
+
+const char *
+exch_iface_name(exch_iface_t i)
+{
+    return val_to_str_const(i, exch_iface_vals, "?");
+}
+
+/* The state of this frame's TCP conversation.  Created only on the first
+ * pass (create == TRUE); later passes find what the first pass left. */
+exch_conv_t *
+exch_conv_get(packet_info *pinfo, gboolean create, proto_tree *tree)
+{
+    conversation_t *conv = find_conversation_pinfo(pinfo, 0);
+    if (!conv)
+        return NULL;
+    exch_conv_t *c = (exch_conv_t *)conversation_get_proto_data(conv, exch_proto);
+    if (c || !create)
+        return c;
+
+    c = wmem_new0(wmem_file_scope(), exch_conv_t);
+    struct tcp_analysis *tcpd = get_tcp_conversation_data(conv, pinfo);
+    c->stream = tcpd ? tcpd->stream : 0;
+    c->first_frame = pinfo->num;
+    conversation_add_proto_data(conv, exch_proto, c);
+
+    /* A SYN tells the sides before any evidence does. */
+    guint32 syn = 0, ack = 0;
+    if (exch_field_uint(tree, EXCH_F_TCP_FLAGS_SYN, &syn) && syn) {
+        exch_field_uint(tree, EXCH_F_TCP_FLAGS_ACK, &ack);
+        exch_conv_set_endpoints(c, pinfo, !ack);
+    }
+    return c;
+}
+
+/* The per-frame record of what the first pass found here. */
+exch_frame_t *
+exch_frame_get(packet_info *pinfo, gboolean create)
+{
+    exch_frame_t *f = (exch_frame_t *)p_get_proto_data(wmem_file_scope(), pinfo, exch_proto, 0);
+    if (f || !create)
+        return f;
+    f = wmem_new0(wmem_file_scope(), exch_frame_t);
+    p_add_proto_data(wmem_file_scope(), pinfo, exch_proto, 0, f);
+    return f;
+}
+
+static void
+set_endpoint(exch_endpoint_t *ep, const address *addr, guint32 port)
+{
+    copy_address_wmem(wmem_file_scope(), &ep->addr, addr);
+    ep->port = (guint16)port;
+}
+
+/* Record who is client and who is server, once, from a frame whose sender
+ * we know the side of. */
+void
+exch_conv_set_endpoints(exch_conv_t *c, packet_info *pinfo, gboolean sender_is_client)
+{
+    if (c->have_endpoints)
+        return;
+    if (sender_is_client) {
+        set_endpoint(&c->client, &pinfo->src, pinfo->srcport);
+        set_endpoint(&c->server, &pinfo->dst, pinfo->destport);
+    } else {
+        set_endpoint(&c->client, &pinfo->dst, pinfo->destport);
+        set_endpoint(&c->server, &pinfo->src, pinfo->srcport);
+    }
+    c->have_endpoints = TRUE;
+}
+
+char *
+exch_endpoint_to_str(wmem_allocator_t *scope, const exch_endpoint_t *ep)
+{
+    const char *a = address_to_str(scope, &ep->addr);
+    if (ep->addr.type == AT_IPv6)
+        return wmem_strdup_printf(scope, "[%s]:%u", a, ep->port);
+    return wmem_strdup_printf(scope, "%s:%u", a, ep->port);
+}
+
+static void
+take(exch_conv_t *c, packet_info *pinfo, const exch_evidence_t *ev)
+{
+    exch_frame_t *f = exch_frame_get(pinfo, TRUE);
+    if (!f->decided)
+        f->previous_role = c->role;
+    f->decided = TRUE;
+
+    c->role = ev->role;
+    c->transport = ev->transport;
+    c->iface = ev->iface;
+    c->conf = ev->conf;
+    c->evidence = wmem_strdup(wmem_file_scope(), ev->text);
+    c->decided_in = pinfo->num;
+    c->learned_from = ev->learned_from;
+    if (ev->role != EXCH_ROLE_NONE && c->counted_in == 0)
+        c->counted_in = pinfo->num;
+}
+
+/* Judge one piece of evidence (first pass only).  Returns TRUE when the
+ * conversation's role changed. */
+gboolean
+exch_conv_offer(exch_conv_t *c, packet_info *pinfo, const exch_evidence_t *ev)
+{
+    if (ev->sender_is_client || ev->sender_is_server)
+        exch_conv_set_endpoints(c, pinfo, ev->sender_is_client);
+
+    if (ev->role == EXCH_ROLE_NONE) {
+        /* Proof that this is not Exchange: only a certain proof counts, and
+         * it never overrides a certain Exchange role. */
+        if (ev->conf != EXCH_CONF_CERTAIN || c->conf == EXCH_CONF_CERTAIN || c->not_exchange)
+            return FALSE;
+        exch_role_t before = c->role;
+        c->not_exchange = TRUE;
+        take(c, pinfo, ev);
+        /* No role, so no confidence: a later certain Exchange BIND on the
+         * same connection (ALTER_CONTEXT) may still decide. */
+        c->conf = EXCH_CONF_NONE;
+        return before != EXCH_ROLE_NONE;
+    }
+
+    c->ifaces |= ev->ifaces;
+    if (c->not_exchange && ev->conf != EXCH_CONF_CERTAIN)
+        return FALSE;
+    if (ev->conf <= c->conf)
+        return FALSE;
+
+    exch_role_t before = c->role;
+    c->not_exchange = FALSE;
+    take(c, pinfo, ev);
+    return before != c->role;
+}

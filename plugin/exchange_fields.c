@@ -1,0 +1,93 @@
+/* exchange_fields.c
+ * The foreign fields this plugin reads, and the only code that reads them.
+ *
+ * Other dissectors (TCP, DCE/RPC, EPM) already decode the wire; we ask
+ * epan to keep their fields for us (set_postdissector_wanted_hfids) and read
+ * them on the first pass only.  The table and exch_field_t stay in
+ * lock-step, like transum's hf_of_interest.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#define WS_LOG_DOMAIN "exchange"
+#include "exchange.h"
+
+#include <epan/proto.h>
+#include <epan/ftypes/ftypes.h>
+
+typedef struct {
+    const char *name;
+    int         id;
+} exch_foreign_t;
+
+static exch_foreign_t foreign[EXCH_F_COUNT] = {
+    [EXCH_F_TCP_PAYLOAD]      = { "tcp.payload", -1 },
+    [EXCH_F_TCP_FLAGS_SYN]    = { "tcp.flags.syn", -1 },
+    [EXCH_F_TCP_FLAGS_ACK]    = { "tcp.flags.ack", -1 },
+    [EXCH_F_DCERPC_PKT_TYPE]  = { "dcerpc.pkt_type", -1 },
+    [EXCH_F_DCERPC_OPNUM]     = { "dcerpc.opnum", -1 },
+    [EXCH_F_DCERPC_BIND_UUID] = { "dcerpc.cn_bind_to_uuid", -1 },
+    [EXCH_F_EPM_NUM_FLOORS]   = { "epm.tower.num_floors", -1 },
+    [EXCH_F_EPM_UUID]         = { "epm.uuid", -1 },
+    [EXCH_F_EPM_TCP_PORT]     = { "epm.proto.tcp_port", -1 },
+    [EXCH_F_EPM_IP]           = { "epm.proto.ip", -1 },
+};
+
+/* Called from the handoff, when every built-in field is registered. */
+void
+exch_fields_resolve(void)
+{
+    for (int i = 0; i < EXCH_F_COUNT; i++) {
+        foreign[i].id = proto_registrar_get_id_byname(foreign[i].name);
+        if (foreign[i].id < 0)
+            ws_warning("field %s is not registered; its evidence is unavailable", foreign[i].name);
+    }
+}
+
+/* A new array of the resolved ids; epan takes ownership. */
+GArray *
+exch_fields_wanted(void)
+{
+    GArray *wanted = g_array_new(FALSE, FALSE, (guint)sizeof(int));
+    for (int i = 0; i < EXCH_F_COUNT; i++) {
+        if (foreign[i].id >= 0)
+            g_array_append_val(wanted, foreign[i].id);
+    }
+    return wanted;
+}
+
+int
+exch_field_id(exch_field_t f)
+{
+    return foreign[f].id;
+}
+
+/* Every occurrence of a field in this frame's tree, or NULL. */
+GPtrArray *
+exch_field_all(proto_tree *tree, exch_field_t f)
+{
+    if (!tree || foreign[f].id < 0)
+        return NULL;
+    GPtrArray *a = proto_get_finfo_ptr_array(tree, foreign[f].id);
+    return (a && a->len) ? a : NULL;
+}
+
+/* The last occurrence of an integer field: for fields of the transport
+ * (tcp.flags) the last one is the innermost TCP header. */
+gboolean
+exch_field_uint(proto_tree *tree, exch_field_t f, guint32 *out)
+{
+    GPtrArray *a = exch_field_all(tree, f);
+    if (!a)
+        return FALSE;
+    field_info *fi = (field_info *)g_ptr_array_index(a, a->len - 1);
+    switch (fi->hfinfo->type) {
+    case FT_BOOLEAN:
+        *out = fvalue_get_uinteger64(EXCH_FI_VALUE(fi)) ? 1 : 0;
+        return TRUE;
+    case FT_UINT8: case FT_UINT16: case FT_UINT24: case FT_UINT32:
+        *out = fvalue_get_uinteger(EXCH_FI_VALUE(fi));
+        return TRUE;
+    default:
+        return FALSE;
+    }
+}

@@ -1,0 +1,247 @@
+/* packet-exchange.c
+ * Microsoft Exchange connection roles: just the user interface.
+ *
+ * Registers the protocol, its fields, expert infos, preferences and tap,
+ * and turns the conversation state built by the evidence files into
+ * generated tree items on every pass.  No decision is taken here.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#define WS_LOG_DOMAIN "exchange"
+#include "exchange.h"
+
+#include <epan/expert.h>
+#include <epan/prefs.h>
+#include <epan/tap.h>
+
+static int proto_exchange = -1;
+
+static int hf_exchange_role = -1;
+static int hf_exchange_role_id = -1;
+static int hf_exchange_transport = -1;
+static int hf_exchange_interface = -1;
+static int hf_exchange_confidence = -1;
+static int hf_exchange_evidence = -1;
+static int hf_exchange_decided_in = -1;
+static int hf_exchange_learned_from = -1;
+static int hf_exchange_server = -1;
+static int hf_exchange_client = -1;
+static int hf_exchange_stream = -1;
+static int hf_exchange_epm_learned = -1;
+static int hf_exchange_epm_learned_port = -1;
+
+static gint ett_exchange = -1;
+static gint ett_exchange_learned = -1;
+
+static expert_field ei_exchange_role_decided = EI_INIT;
+static expert_field ei_exchange_role_changed = EI_INIT;
+static expert_field ei_exchange_epm_learned = EI_INIT;
+static expert_field ei_exchange_learn_limit = EI_INIT;
+static expert_field ei_exchange_bad_bind = EI_INIT;
+
+static dissector_handle_t exchange_handle;
+static int exchange_tap = -1;
+
+static void
+add_learned(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, proto_item *top, const exch_frame_t *fr)
+{
+    guint n = wmem_array_get_count(fr->learned);
+    proto_tree *lt = proto_tree_add_subtree_format(tree, tvb, 0, 0, ett_exchange_learned, NULL,
+                                                   "Endpoints learned from this ept_map answer: %u", n);
+    for (guint i = 0; i < n; i++) {
+        const exch_learned_t *l = (const exch_learned_t *)wmem_array_index(fr->learned, i);
+        exch_endpoint_t ep = { l->addr, l->port };
+        const char *where = exch_endpoint_to_str(pinfo->pool, &ep);
+        proto_item *it = proto_tree_add_string_format_value(lt, hf_exchange_epm_learned, tvb, 0, 0, where,
+                                                            "%s at %s", exch_iface_name(l->iface), where);
+        proto_item_set_generated(it);
+        it = proto_tree_add_uint(lt, hf_exchange_epm_learned_port, tvb, 0, 0, l->port);
+        proto_item_set_generated(it);
+        expert_add_info_format(pinfo, top, &ei_exchange_epm_learned,
+                               "Endpoint mapper: %s is at %s", exch_iface_name(l->iface), where);
+    }
+}
+
+static void
+add_role(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const exch_conv_t *c)
+{
+    proto_item *it;
+#define GEN(x) proto_item_set_generated(x)
+    GEN(proto_tree_add_string(tree, hf_exchange_role, tvb, 0, 0, val_to_str_const(c->role, exch_role_vals, "?")));
+    GEN(proto_tree_add_uint(tree, hf_exchange_role_id, tvb, 0, 0, c->role));
+    GEN(proto_tree_add_string(tree, hf_exchange_transport, tvb, 0, 0,
+                              val_to_str_const(c->transport, exch_transport_vals, "?")));
+    /* The deciding interface first, then any other Exchange interface the
+     * connection used (e.g. AsyncEMSMDB beside EMSMDB). */
+    if (c->iface != EXCH_IF_NONE)
+        GEN(proto_tree_add_string(tree, hf_exchange_interface, tvb, 0, 0, exch_iface_name(c->iface)));
+    for (int i = EXCH_IF_NONE + 1; i < EXCH_IF_COUNT; i++) {
+        if (i != (int)c->iface && (c->ifaces & (1u << i)))
+            GEN(proto_tree_add_string(tree, hf_exchange_interface, tvb, 0, 0, exch_iface_name((exch_iface_t)i)));
+    }
+    GEN(proto_tree_add_string(tree, hf_exchange_confidence, tvb, 0, 0,
+                              val_to_str_const(c->conf, exch_conf_vals, "?")));
+    GEN(proto_tree_add_string(tree, hf_exchange_evidence, tvb, 0, 0, c->evidence));
+    GEN(proto_tree_add_uint(tree, hf_exchange_decided_in, tvb, 0, 0, c->decided_in));
+    if (c->learned_from)
+        GEN(proto_tree_add_uint(tree, hf_exchange_learned_from, tvb, 0, 0, c->learned_from));
+    if (c->have_endpoints) {
+        GEN(proto_tree_add_string(tree, hf_exchange_client, tvb, 0, 0, exch_endpoint_to_str(pinfo->pool, &c->client)));
+        GEN(proto_tree_add_string(tree, hf_exchange_server, tvb, 0, 0, exch_endpoint_to_str(pinfo->pool, &c->server)));
+    }
+    it = proto_tree_add_uint(tree, hf_exchange_stream, tvb, 0, 0, c->stream);
+    GEN(it);
+#undef GEN
+}
+
+static int
+dissect_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
+{
+    if (pinfo->ptype != PT_TCP)
+        return 0;
+
+    gboolean first = !PINFO_FD_VISITED(pinfo);
+    exch_conv_t *c = exch_conv_get(pinfo, first, tree);
+    if (!c)
+        return 0;
+    if (first)
+        exch_rpc_analyze(pinfo, tree, c);
+
+    /* One tap entry per connection, on the same frame in every pass. */
+    if (c->counted_in == pinfo->num)
+        tap_queue_packet(exchange_tap, pinfo, c);
+
+    const exch_frame_t *fr = exch_frame_get(pinfo, FALSE);
+    if (c->role == EXCH_ROLE_NONE && !fr)
+        return 0;
+
+    proto_item *top = proto_tree_add_item(tree, proto_exchange, tvb, 0, 0, ENC_NA);
+    proto_item_set_generated(top);
+    proto_tree *et = proto_item_add_subtree(top, ett_exchange);
+    if (c->role != EXCH_ROLE_NONE) {
+        proto_item_append_text(top, ": %s (%s, %s)", val_to_str_const(c->role, exch_role_vals, "?"),
+                               c->iface != EXCH_IF_NONE ? exch_iface_name(c->iface)
+                                                        : val_to_str_const(c->transport, exch_transport_vals, "?"),
+                               val_to_str_const(c->conf, exch_conf_vals, "?"));
+        add_role(et, tvb, pinfo, c);
+    }
+    if (!fr)
+        return tvb_captured_length(tvb);
+
+    if (fr->decided) {
+        if (fr->previous_role == EXCH_ROLE_NONE && c->decided_in == pinfo->num && c->role != EXCH_ROLE_NONE)
+            expert_add_info_format(pinfo, top, &ei_exchange_role_decided, "Exchange role %s: %s",
+                                   val_to_str_const(c->role, exch_role_vals, "?"), c->evidence);
+        else if (fr->previous_role != EXCH_ROLE_NONE)
+            expert_add_info_format(pinfo, top, &ei_exchange_role_changed,
+                                   "Exchange role was %s until this frame",
+                                   val_to_str_const(fr->previous_role, exch_role_vals, "?"));
+    }
+    if (fr->learned)
+        add_learned(et, tvb, pinfo, top, fr);
+    if (fr->learn_limit)
+        expert_add_info(pinfo, top, &ei_exchange_learn_limit);
+    if (fr->bad_bind)
+        expert_add_info(pinfo, top, &ei_exchange_bad_bind);
+    return tvb_captured_length(tvb);
+}
+
+static void
+exchange_init(void)
+{
+    exch_rpc_init();
+}
+
+void
+proto_register_exchange(void)
+{
+    static hf_register_info hf[] = {
+        { &hf_exchange_role,
+          { "Role", "exchange.role", FT_STRING, BASE_NONE, NULL, 0x0,
+            "What this TCP connection does for Outlook: mailbox, directory, rpc-in, rpc-out, ews, "
+            "autodiscover, oab, endpoint-mapper or unknown", HFILL }},
+        { &hf_exchange_role_id,
+          { "Role ID", "exchange.role_id", FT_UINT8, BASE_DEC, VALS(exch_role_vals), 0x0,
+            NULL, HFILL }},
+        { &hf_exchange_transport,
+          { "Transport", "exchange.transport", FT_STRING, BASE_NONE, NULL, 0x0,
+            "How Outlook reaches Exchange on this connection: rpc-tcp, rpc-http, mapi-http, https, http", HFILL }},
+        { &hf_exchange_interface,
+          { "Interface", "exchange.interface", FT_STRING, BASE_NONE, NULL, 0x0,
+            "DCE/RPC interface(s) used: EMSMDB, AsyncEMSMDB, NSPI, RFR, EPM; the deciding one first", HFILL }},
+        { &hf_exchange_confidence,
+          { "Confidence", "exchange.confidence", FT_STRING, BASE_NONE, NULL, 0x0,
+            "certain (seen on this connection), learned (from an endpoint-mapper answer), "
+            "inferred (from indirect signs)", HFILL }},
+        { &hf_exchange_evidence,
+          { "Evidence", "exchange.evidence", FT_STRING, BASE_NONE, NULL, 0x0,
+            "What decided the role, and in which frame", HFILL }},
+        { &hf_exchange_decided_in,
+          { "Decided in", "exchange.decided_in", FT_FRAMENUM, BASE_NONE, NULL, 0x0,
+            "Frame whose evidence decided the role", HFILL }},
+        { &hf_exchange_learned_from,
+          { "Learned from", "exchange.learned_from", FT_FRAMENUM, BASE_NONE, NULL, 0x0,
+            "Endpoint-mapper answer that taught this server address and port", HFILL }},
+        { &hf_exchange_server,
+          { "Server", "exchange.server", FT_STRING, BASE_NONE, NULL, 0x0,
+            "Exchange side of the connection (address:port)", HFILL }},
+        { &hf_exchange_client,
+          { "Client", "exchange.client", FT_STRING, BASE_NONE, NULL, 0x0,
+            "Outlook side of the connection (address:port)", HFILL }},
+        { &hf_exchange_stream,
+          { "TCP stream", "exchange.stream", FT_UINT32, BASE_DEC, NULL, 0x0,
+            "tcp.stream of this connection", HFILL }},
+        { &hf_exchange_epm_learned,
+          { "Learned endpoint", "exchange.epm.learned", FT_STRING, BASE_NONE, NULL, 0x0,
+            "Exchange endpoint announced by this endpoint-mapper answer (address:port)", HFILL }},
+        { &hf_exchange_epm_learned_port,
+          { "Learned port", "exchange.epm.learned_port", FT_UINT16, BASE_DEC, NULL, 0x0,
+            "TCP port announced by this endpoint-mapper answer", HFILL }},
+    };
+    static gint *ett[] = {
+        &ett_exchange,
+        &ett_exchange_learned,
+    };
+    static ei_register_info ei[] = {
+        { &ei_exchange_role_decided,
+          { "exchange.role_decided", PI_SEQUENCE, PI_CHAT, "Exchange role decided", EXPFILL }},
+        { &ei_exchange_role_changed,
+          { "exchange.role_changed", PI_SEQUENCE, PI_NOTE, "Exchange role changed by stronger evidence", EXPFILL }},
+        { &ei_exchange_epm_learned,
+          { "exchange.epm_learned", PI_SEQUENCE, PI_CHAT, "Endpoint mapper announced an Exchange endpoint", EXPFILL }},
+        { &ei_exchange_learn_limit,
+          { "exchange.learn_limit", PI_SEQUENCE, PI_WARN,
+            "Too many learned endpoints in this capture; further endpoint-mapper answers are ignored", EXPFILL }},
+        { &ei_exchange_bad_bind,
+          { "exchange.bad_bind", PI_MALFORMED, PI_WARN,
+            "Malformed DCE/RPC BIND in a connection no stock dissector decoded", EXPFILL }},
+    };
+
+    proto_exchange = proto_register_protocol("Microsoft Exchange connection roles", "Exchange", "exchange");
+    proto_register_field_array(proto_exchange, hf, array_length(hf));
+    proto_register_subtree_array(ett, array_length(ett));
+    expert_register_field_array(expert_register_protocol(proto_exchange), ei, array_length(ei));
+
+    module_t *m = prefs_register_protocol(proto_exchange, NULL);
+    prefs_register_bool_preference(m, "decode_learned_ports",
+        "Decode learned Exchange ports as DCE/RPC",
+        "Hand TCP ports announced by endpoint-mapper answers, and connections whose first bytes are an "
+        "Exchange BIND, to the DCE/RPC dissector (fixes Exchange on 6001-6004 being shown as X11)",
+        &exch_pref_decode_learned);
+
+    exch_conv_init(proto_exchange);
+    exchange_handle = register_dissector("exchange", dissect_exchange, proto_exchange);
+    register_postdissector(exchange_handle);
+    exchange_tap = register_tap("exchange");
+    register_init_routine(exchange_init);
+}
+
+void
+proto_reg_handoff_exchange(void)
+{
+    exch_fields_resolve();
+    exch_rpc_handoff();
+    /* Without these the first pass builds no (or a faked) tree and the
+     * stock fields we read would be missing. */
+    set_postdissector_wanted_hfids(exchange_handle, exch_fields_wanted());
+}
