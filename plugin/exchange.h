@@ -114,7 +114,8 @@ typedef struct {
 
 /* One endpoint learned from an ept_map answer. */
 typedef struct {
-    exch_iface_t  iface;
+    exch_iface_t  iface;        /* the latest answer's interface */
+    guint32       ifaces;       /* every interface announced here (mask) */
     address       addr;
     guint16       port;
     guint32       frame;        /* the ept_map answer */

@@ -150,10 +150,14 @@ exch_endpoint_to_str(wmem_allocator_t *scope, const exch_endpoint_t *ep)
 static void
 take(exch_conv_t *c, packet_info *pinfo, const exch_evidence_t *ev)
 {
-    exch_frame_t *f = exch_frame_get(pinfo, TRUE);
-    if (!f->decided)
-        f->previous_role = c->role;
-    f->decided = TRUE;
+    /* A frame record only where a role appears or goes: a conversation
+     * proved non-Exchange before it ever had a role leaves no trace. */
+    if (ev->role != EXCH_ROLE_NONE || c->role != EXCH_ROLE_NONE) {
+        exch_frame_t *f = exch_frame_get(pinfo, TRUE);
+        if (!f->decided)
+            f->previous_role = c->role;
+        f->decided = TRUE;
+    }
 
     c->role = ev->role;
     c->transport = ev->transport;
@@ -182,20 +186,27 @@ exch_conv_offer(exch_conv_t *c, packet_info *pinfo, const exch_evidence_t *ev)
         exch_role_t before = c->role;
         c->not_exchange = TRUE;
         take(c, pinfo, ev);
+        c->ifaces = 0;
         /* No role, so no confidence: a later certain Exchange BIND on the
          * same connection (ALTER_CONTEXT) may still decide. */
         c->conf = EXCH_CONF_NONE;
         return before != EXCH_ROLE_NONE;
     }
 
-    c->ifaces |= ev->ifaces;
     if (c->not_exchange && ev->conf != EXCH_CONF_CERTAIN)
         return FALSE;
-    if (ev->conf <= c->conf)
+    /* The interface list belongs to the deciding confidence: an ept_map's
+     * guess is dropped once a BIND shows what the connection really uses. */
+    if (ev->conf == c->conf) {
+        c->ifaces |= ev->ifaces;
+        return FALSE;
+    }
+    if (ev->conf < c->conf)
         return FALSE;
 
     exch_role_t before = c->role;
     c->not_exchange = FALSE;
     take(c, pinfo, ev);
+    c->ifaces = ev->ifaces;
     return before != c->role;
 }

@@ -330,6 +330,7 @@ learn(packet_info *pinfo, const tower_t *t, const address *epm_server)
         }
     }
     l->iface = t->iface;
+    l->ifaces |= 1u << t->iface;
     l->frame = pinfo->num;
     learned_gen++;
 
@@ -452,14 +453,20 @@ check_learned(exch_conv_t *c, packet_info *pinfo)
     ev.role = exch_rpc_iface_role(l->iface);
     ev.transport = EXCH_TRANSPORT_RPC_TCP;
     ev.iface = l->iface;
-    ev.ifaces = 1u << l->iface;
+    ev.ifaces = l->ifaces;
     ev.conf = EXCH_CONF_LEARNED;
     ev.learned_from = l->frame;
     ev.sender_is_client = to_server;
     ev.sender_is_server = !to_server;
     exch_endpoint_t ep = { l->addr, l->port };
+    wmem_strbuf_t *names = wmem_strbuf_new(pinfo->pool, "");
+    for (int i = EXCH_IF_NONE + 1; i < EXCH_IF_COUNT; i++) {
+        if (l->ifaces & (1u << i))
+            wmem_strbuf_append_printf(names, "%s%s", wmem_strbuf_get_len(names) ? ", " : "",
+                                      exch_iface_name((exch_iface_t)i));
+    }
     ev.text = wmem_strdup_printf(pinfo->pool, "ept_map answer in frame %u mapped %s to %s",
-                                 l->frame, exch_iface_name(l->iface),
+                                 l->frame, wmem_strbuf_get_str(names),
                                  exch_endpoint_to_str(pinfo->pool, &ep));
     exch_conv_offer(c, pinfo, &ev);
 }
@@ -471,7 +478,7 @@ exch_rpc_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
     epm_from_fields(c, pinfo, tree);
     if (c->conf < EXCH_CONF_CERTAIN || c->role == EXCH_ROLE_MAILBOX || c->role == EXCH_ROLE_DIRECTORY) {
         /* Certain roles still collect further interfaces (ALTER_CONTEXT). */
-        if (!bind_from_fields(c, pinfo, tree) && c->conf < EXCH_CONF_CERTAIN)
+        if (!bind_from_fields(c, pinfo, tree))
             bind_from_payload(c, pinfo, tree);
     }
     check_learned(c, pinfo);
