@@ -1,0 +1,36 @@
+# One ctest test per pytest test, so that ctest's summary counts real tests.
+# The tests run the real tshark with the module just built (see
+# test-captures/tests/conftest.py); Debian's python3 has python3-pytest.
+find_program(EXCHANGE_PYTHON NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
+if(NOT EXCHANGE_PYTHON)
+  find_program(EXCHANGE_PYTHON NAMES python3 REQUIRED)
+endif()
+
+set(_tests_dir "${PROJECT_SOURCE_DIR}/test-captures/tests")
+file(GLOB _test_files CONFIGURE_DEPENDS "${_tests_dir}/test_*.py" "${_tests_dir}/conftest.py")
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_test_files})
+
+execute_process(
+  COMMAND "${EXCHANGE_PYTHON}" -m pytest --collect-only -q -p no:cacheprovider "${_tests_dir}"
+  WORKING_DIRECTORY "${PROJECT_SOURCE_DIR}"
+  OUTPUT_VARIABLE _collected
+  RESULT_VARIABLE _collect_rc ERROR_QUIET)
+if(NOT _collect_rc EQUAL 0)
+  message(FATAL_ERROR "pytest could not collect the tests (is python3-pytest installed?):\n${_collected}")
+endif()
+
+string(REPLACE "\n" ";" _lines "${_collected}")
+set(_count 0)
+foreach(_id IN LISTS _lines)
+  if(_id MATCHES "^test-captures/tests/test_[a-z_]+\\.py::")
+    string(REGEX REPLACE "^test-captures/tests/" "" _name "${_id}")
+    add_test(NAME "${_name}"
+             COMMAND "${EXCHANGE_PYTHON}" -m pytest -q -p no:cacheprovider "${_id}"
+             WORKING_DIRECTORY "${PROJECT_SOURCE_DIR}")
+    set_tests_properties("${_name}" PROPERTIES
+      ENVIRONMENT "EXCHANGE_PLUGIN=$<TARGET_FILE:exchange>;EXCHANGE_VERSION=${PROJECT_VERSION}"
+      TIMEOUT 300)
+    math(EXPR _count "${_count} + 1")
+  endif()
+endforeach()
+message(STATUS "Registered ${_count} tests from ${_tests_dir}")

@@ -179,6 +179,9 @@ guint        exch_rpc_learned_count(void);
 int          exch_rpc_parse_binds(const guint8 *data, guint len,
                                   e_guid_t *out, guint max_out);
 
+/* ---- exchange_stats.c: -z exchange,conns and its Statistics menu item ---- */
+void exch_stats_register(void);
+
 /* ---- packet-exchange.c ---- */
 void proto_register_exchange(void);
 void proto_reg_handoff_exchange(void);

@@ -233,6 +233,7 @@ proto_register_exchange(void)
     exchange_handle = register_dissector("exchange", dissect_exchange, proto_exchange);
     register_postdissector(exchange_handle);
     exchange_tap = register_tap("exchange");
+    exch_stats_register();
     register_init_routine(exchange_init);
 }
 

@@ -1,0 +1,145 @@
+/* exchange_stats.c
+ * Statistics from the "exchange" tap: one row per Exchange TCP connection.
+ *
+ * The tap fires once per conversation, on the frame where it first got a
+ * role (exch_conv_t.counted_in), in single-pass tshark, with -2 and on GUI
+ * retaps; so the table counts connections, never packets.  With -2 (and in
+ * the GUI) the row shows the conversation's final state; single-pass tshark
+ * shows it as it was when first classified.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#define WS_LOG_DOMAIN "exchange"
+#include "exchange.h"
+
+#include <epan/stat_tap_ui.h>
+#include <epan/tap.h>
+
+enum {
+    COL_STREAM, COL_CLIENT, COL_SERVER, COL_ROLE, COL_TRANSPORT, COL_INTERFACE,
+    COL_CONFIDENCE, COL_DECIDED_IN, COL_EVIDENCE, COL_COUNT
+};
+
+static stat_tap_table_item conns_fields[COL_COUNT] = {
+    [COL_STREAM]     = { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Stream",     "%u" },
+    [COL_CLIENT]     = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Client",     "%-24s" },
+    [COL_SERVER]     = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Server",     "%-24s" },
+    [COL_ROLE]       = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Role",       "%-15s" },
+    [COL_TRANSPORT]  = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Transport",  "%-9s" },
+    [COL_INTERFACE]  = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Interface",  "%-11s" },
+    [COL_CONFIDENCE] = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Confidence", "%-10s" },
+    [COL_DECIDED_IN] = { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Decided in", "%u" },
+    [COL_EVIDENCE]   = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Evidence",   "%s" },
+};
+
+static const char conns_table_name[] = "Exchange connections";
+
+static void
+conns_init(stat_tap_table_ui *ui)
+{
+    stat_tap_table *t = stat_tap_find_table(ui, conns_table_name);
+    if (t) {
+        if (ui->stat_tap_reset_table_cb)
+            ui->stat_tap_reset_table_cb(t);
+        return;
+    }
+    stat_tap_add_table(ui, stat_tap_init_table(conns_table_name, COL_COUNT, 0, NULL));
+}
+
+static void
+set_uint(stat_tap_table_item_type *row, int col, guint v)
+{
+    row[col].type = TABLE_ITEM_UINT;
+    row[col].value.uint_value = v;
+}
+
+/* Cells own a g_strdup'ed copy: a GUI table outlives the capture file. */
+static void
+set_str(stat_tap_table_item_type *row, int col, const char *s)
+{
+    row[col].type = TABLE_ITEM_STRING;
+    row[col].value.string_value = g_strdup(s ? s : "");
+}
+
+static tap_packet_status
+conns_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const void *data, tap_flags_t flags _U_)
+{
+    stat_data_t *sd = (stat_data_t *)tapdata;
+    const exch_conv_t *c = (const exch_conv_t *)data;
+    if (c->role == EXCH_ROLE_NONE)          /* proved non-Exchange after all */
+        return TAP_PACKET_DONT_REDRAW;
+
+    stat_tap_table *t = g_array_index(sd->stat_tap_data->tables, stat_tap_table *, 0);
+    stat_tap_table_item_type row[COL_COUNT];
+    memset(row, 0, sizeof row);
+
+    char *ifaces = NULL;
+    for (int i = EXCH_IF_NONE + 1; i < EXCH_IF_COUNT; i++) {
+        if ((c->ifaces & (1u << i)) || i == (int)c->iface) {
+            char *next = ifaces ? g_strdup_printf("%s,%s", ifaces, exch_iface_name((exch_iface_t)i))
+                                : g_strdup(exch_iface_name((exch_iface_t)i));
+            g_free(ifaces);
+            ifaces = next;
+        }
+    }
+    set_uint(row, COL_STREAM, c->stream);
+    set_str(row, COL_CLIENT, c->have_endpoints ? exch_endpoint_to_str(pinfo->pool, &c->client) : "");
+    set_str(row, COL_SERVER, c->have_endpoints ? exch_endpoint_to_str(pinfo->pool, &c->server) : "");
+    set_str(row, COL_ROLE, val_to_str_const(c->role, exch_role_vals, "?"));
+    set_str(row, COL_TRANSPORT, val_to_str_const(c->transport, exch_transport_vals, "?"));
+    set_str(row, COL_INTERFACE, ifaces ? ifaces : "-");
+    set_str(row, COL_CONFIDENCE, val_to_str_const(c->conf, exch_conf_vals, "?"));
+    set_uint(row, COL_DECIDED_IN, c->decided_in);
+    set_str(row, COL_EVIDENCE, c->evidence);
+    g_free(ifaces);
+
+    stat_tap_init_table_row(t, t->num_elements, COL_COUNT, row);
+    return TAP_PACKET_REDRAW;
+}
+
+static void
+conns_free_item(stat_tap_table *t _U_, guint row _U_, guint col _U_, stat_tap_table_item_type *item)
+{
+    if (item->type == TABLE_ITEM_STRING) {
+        g_free((char *)item->value.string_value);
+        item->value.string_value = NULL;
+    }
+}
+
+/* Rows are per connection, so a retap starts from an empty table. */
+static void
+conns_reset(stat_tap_table *t)
+{
+    for (guint r = 0; r < t->num_elements; r++) {
+        for (guint f = 0; f < t->num_fields; f++)
+            conns_free_item(t, r, f, stat_tap_get_field_data(t, r, f));
+        g_free(t->elements[r]);
+    }
+    g_free(t->elements);
+    t->elements = NULL;
+    t->num_elements = 0;
+}
+
+void
+exch_stats_register(void)
+{
+    static tap_param conns_params[] = {
+        { PARAM_FILTER, "filter", "Filter", NULL, TRUE }
+    };
+    static stat_tap_table_ui conns_ui = {
+        REGISTER_PACKET_STAT_GROUP_UNSORTED,
+        "Exchange Connections",
+        "exchange",
+        "exchange,conns",
+        conns_init,
+        conns_packet,
+        conns_reset,
+        conns_free_item,
+        NULL,
+        G_N_ELEMENTS(conns_fields), conns_fields,
+        G_N_ELEMENTS(conns_params), conns_params,
+        NULL,
+        0
+    };
+    register_stat_tap_table_ui(&conns_ui);
+}

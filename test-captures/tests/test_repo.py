@@ -1,0 +1,54 @@
+"""Promises the repository makes to its users: README commands, install paths, capture catalogue."""
+import os
+import re
+import subprocess
+from pathlib import Path
+
+from conftest import REPO, CAPTURES, plugin_path
+
+
+def readme_commands():
+    block = re.search(r'```sh\n(.*?)```', (REPO / 'README.md').read_text(), re.S).group(1)
+    return block.strip().splitlines()
+
+
+def test_readme_starts_with_two_commands_and_ci_runs_the_test_one():
+    main_job, tests = readme_commands()
+    assert main_job.endswith('--target main-job')
+    assert 'ctest' in tests
+    ci = (REPO / '.ci' / 'run').read_text().splitlines()
+    assert tests in ci
+
+
+def test_every_capture_has_a_readme_row():
+    catalogue = (CAPTURES / 'README.md').read_text()
+    captures = sorted(p.name for p in CAPTURES.iterdir() if p.suffix in ('.pcap', '.pcapng'))
+    assert captures
+    for name in captures:
+        assert re.search(rf'^\| `{re.escape(name)}` \|', catalogue, re.M), name
+        assert os.path.getsize(CAPTURES / name) < 1_000_000
+
+
+def test_install_lands_where_wireshark_scans(tmp_path):
+    build = plugin_path().parent.parent
+    env = dict(os.environ, DESTDIR=str(tmp_path))
+    subprocess.run(['cmake', '--install', str(build)], check=True, env=env, capture_output=True)
+    plugindir = subprocess.run(['pkg-config', '--variable=plugindir', 'wireshark'], check=True,
+                               capture_output=True, text=True).stdout.strip()
+    installed = [p for p in tmp_path.rglob('*') if p.is_file()]
+    assert installed == [tmp_path / plugindir.lstrip('/') / 'epan' / 'exchange.so']
+
+
+def test_module_exports_only_the_loader_symbols():
+    out = subprocess.run(['nm', '-D', '--defined-only', str(plugin_path())], check=True,
+                         capture_output=True, text=True).stdout
+    symbols = sorted(line.split()[-1] for line in out.splitlines() if line.split()[1] in 'TDBRV')
+    assert symbols == ['plugin_register', 'plugin_version', 'plugin_want_major', 'plugin_want_minor']
+
+
+def test_per_user_install_goes_to_the_personal_folder(tmp_path):
+    build = plugin_path().parent.parent
+    env = dict(os.environ, HOME=str(tmp_path))
+    subprocess.run(['cmake', '--build', str(build), '--target', 'install-user'], check=True, env=env,
+                   capture_output=True)
+    assert (tmp_path / '.local/lib/wireshark/plugins/4.0/epan/exchange.so').is_file()

@@ -1,0 +1,51 @@
+"""-z exchange,conns: one row per Exchange TCP connection, never per packet."""
+import pytest
+
+from test_rpc_tcp import EXPECTED
+
+HEADER = ['Stream', 'Client', 'Server', 'Role', 'Transport', 'Interface', 'Confidence', 'Decided in', 'Evidence']
+
+
+def conns_table(tshark, capture, *extra, arg='exchange,conns'):
+    out = tshark.out('-q', '-r', capture, '-z', arg, *extra)
+    lines = out.splitlines()
+    head = lines.index('Exchange Connections:')
+    assert lines[head + 2].split(' |')[:-1] == HEADER
+    assert lines[head + 3] == 'Exchange connections'
+    rows = []
+    for line in lines[head + 4:]:
+        if line.startswith('====='):
+            break
+        rows.append([cell.strip() for cell in line.split(' |')[:-1]])
+    return rows
+
+
+@pytest.mark.parametrize('two_pass', [False, True], ids=['single-pass', 'two-pass'])
+@pytest.mark.parametrize('capture', sorted(EXPECTED))
+def test_each_connection_counted_once(tshark, capture, two_pass):
+    rows = conns_table(tshark, capture, *(['-2'] if two_pass else []))
+    streams = [int(r[0]) for r in rows]
+    assert streams == sorted(EXPECTED[capture])
+    got = {int(r[0]): (r[3], r[5], r[6]) for r in rows}
+    if two_pass:
+        # Final state, as the -2 fields show it.
+        assert got == {s: (role, ifaces, conf) for s, (role, ifaces, conf, _) in EXPECTED[capture].items()}
+    else:
+        # Single pass: as first classified; the role never differs here.
+        assert {s: g[0] for s, g in got.items()} == {s: e[0] for s, e in EXPECTED[capture].items()}
+
+
+def test_row_carries_endpoints_and_evidence(tshark):
+    rows = conns_table(tshark, 'rpc-tcp-ipv6.pcap', '-2')
+    assert rows[4] == ['4', '[2001:db8:2::56]:50705', '[2001:db8:2::50]:59531', 'mailbox', 'rpc-tcp', 'EMSMDB',
+                       'learned', '49', 'ept_map answer in frame 13 mapped EMSMDB to [2001:db8:2::50]:59531']
+
+
+def test_display_filter_selects_connections(tshark):
+    rows = conns_table(tshark, 'rpc-tcp-outlook-start.pcap', '-2', arg='exchange,conns,exchange.role=="directory"')
+    assert [(r[0], r[5]) for r in rows] == [('1', 'RFR'), ('2', 'NSPI')]
+
+
+def test_table_is_listed_by_z_help(tshark):
+    proc = tshark.run('-z', 'help')     # tshark lists them on stderr
+    assert 'exchange,conns' in (proc.stdout + proc.stderr).split()
