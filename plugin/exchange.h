@@ -126,8 +126,11 @@ typedef struct {
  * info without re-reading foreign fields. */
 typedef struct {
     wmem_array_t *learned;      /* exch_learned_t, endpoints learned here */
-    gboolean      decided;      /* this frame decided or changed the role */
-    exch_role_t   previous_role;/* role before this frame changed it */
+    gboolean      decided;      /* evidence in this frame was taken */
+    exch_role_t   previous_role;/* role before this frame */
+    exch_role_t   new_role;     /* role after this frame */
+    const char   *evidence;     /* the evidence taken here (file scope) */
+    gboolean      updated;      /* evidence here added interfaces, role unchanged */
     gboolean      learn_limit;  /* learning stopped here: table full */
     gboolean      bad_bind;     /* our own BIND parser met a malformed PDU */
 } exch_frame_t;

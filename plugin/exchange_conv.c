@@ -152,8 +152,9 @@ take(exch_conv_t *c, packet_info *pinfo, const exch_evidence_t *ev)
 {
     /* A frame record only where a role appears or goes: a conversation
      * proved non-Exchange before it ever had a role leaves no trace. */
+    exch_frame_t *f = NULL;
     if (ev->role != EXCH_ROLE_NONE || c->role != EXCH_ROLE_NONE) {
-        exch_frame_t *f = exch_frame_get(pinfo, TRUE);
+        f = exch_frame_get(pinfo, TRUE);
         if (!f->decided)
             f->previous_role = c->role;
         f->decided = TRUE;
@@ -164,6 +165,10 @@ take(exch_conv_t *c, packet_info *pinfo, const exch_evidence_t *ev)
     c->iface = ev->iface;
     c->conf = ev->conf;
     c->evidence = wmem_strdup(wmem_file_scope(), ev->text);
+    if (f) {
+        f->new_role = c->role;
+        f->evidence = c->evidence;
+    }
     c->decided_in = pinfo->num;
     c->learned_from = ev->learned_from;
     if (ev->role != EXCH_ROLE_NONE && c->counted_in == 0)
@@ -198,6 +203,8 @@ exch_conv_offer(exch_conv_t *c, packet_info *pinfo, const exch_evidence_t *ev)
     /* The interface list belongs to the deciding confidence: an ept_map's
      * guess is dropped once a BIND shows what the connection really uses. */
     if (ev->conf == c->conf) {
+        if (c->role != EXCH_ROLE_NONE && (ev->ifaces & ~c->ifaces))
+            exch_frame_get(pinfo, TRUE)->updated = TRUE;
         c->ifaces |= ev->ifaces;
         return FALSE;
     }

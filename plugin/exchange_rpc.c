@@ -309,10 +309,10 @@ learn(packet_info *pinfo, const tower_t *t, const address *epm_server)
         key.addr = *epm_server;
     key.port = t->port;
 
-    exch_frame_t *f = exch_frame_get(pinfo, TRUE);
     exch_learned_t *l = (exch_learned_t *)wmem_map_lookup(learned_map, &key);
     if (l && l->iface == t->iface)
         return;
+    exch_frame_t *f = exch_frame_get(pinfo, TRUE);
     if (!l) {
         if (learned_count >= EXCH_MAX_LEARNED) {
             f->learn_limit = TRUE;

@@ -1,11 +1,12 @@
 /* exchange_stats.c
  * Statistics from the "exchange" tap: one row per Exchange TCP connection.
  *
- * The tap fires once per conversation, on the frame where it first got a
- * role (exch_conv_t.counted_in), in single-pass tshark, with -2 and on GUI
- * retaps; so the table counts connections, never packets.  With -2 (and in
- * the GUI) the row shows the conversation's final state; single-pass tshark
- * shows it as it was when first classified.
+ * The tap fires on the frame where a conversation first got a role and on
+ * every frame whose evidence changed it, in single-pass tshark, with -2 and
+ * on GUI retaps.  Rows are keyed by tcp.stream, so each connection is one row
+ * holding its latest state (a withdrawn role removes the row): the table
+ * counts connections, never packets.  With -2 and in the GUI that state is
+ * the final one; single-pass tshark ends with it too.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -34,6 +35,17 @@ static stat_tap_table_item conns_fields[COL_COUNT] = {
 
 static const char conns_table_name[] = "Exchange connections";
 
+/* tcp.stream + 1 -> row index + 1, for the one table this UI keeps. */
+static GHashTable *conns_rows;
+
+static void
+conns_rows_clear(void)
+{
+    if (!conns_rows)
+        conns_rows = g_hash_table_new(g_direct_hash, g_direct_equal);
+    g_hash_table_remove_all(conns_rows);
+}
+
 static void
 conns_init(stat_tap_table_ui *ui)
 {
@@ -44,6 +56,7 @@ conns_init(stat_tap_table_ui *ui)
         return;
     }
     stat_tap_add_table(ui, stat_tap_init_table(conns_table_name, COL_COUNT, 0, NULL));
+    conns_rows_clear();
 }
 
 static void
@@ -61,15 +74,45 @@ set_str(stat_tap_table_item_type *row, int col, const char *s)
     row[col].value.string_value = g_strdup(s ? s : "");
 }
 
+static void conns_free_item(stat_tap_table *t, guint row, guint col, stat_tap_table_item_type *item);
+
+static void
+free_row(stat_tap_table *t, guint r)
+{
+    for (guint f = 0; f < t->num_fields; f++)
+        conns_free_item(t, r, f, stat_tap_get_field_data(t, r, f));
+}
+
+/* A connection proved non-Exchange after it was counted: drop its row. */
+static void
+remove_row(stat_tap_table *t, guint r)
+{
+    free_row(t, r);
+    g_free(t->elements[r]);
+    memmove(&t->elements[r], &t->elements[r + 1], (t->num_elements - r - 1) * sizeof t->elements[0]);
+    t->num_elements--;
+    conns_rows_clear();
+    for (guint i = 0; i < t->num_elements; i++)
+        g_hash_table_insert(conns_rows, GUINT_TO_POINTER(t->elements[i][COL_STREAM].value.uint_value + 1),
+                            GUINT_TO_POINTER(i + 1));
+}
+
 static tap_packet_status
 conns_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const void *data, tap_flags_t flags _U_)
 {
     stat_data_t *sd = (stat_data_t *)tapdata;
     const exch_conv_t *c = (const exch_conv_t *)data;
-    if (c->role == EXCH_ROLE_NONE)          /* proved non-Exchange after all */
-        return TAP_PACKET_DONT_REDRAW;
-
     stat_tap_table *t = g_array_index(sd->stat_tap_data->tables, stat_tap_table *, 0);
+    gpointer key = GUINT_TO_POINTER(c->stream + 1);
+    guint existing = GPOINTER_TO_UINT(g_hash_table_lookup(conns_rows, key));
+
+    if (c->role == EXCH_ROLE_NONE) {
+        if (!existing)
+            return TAP_PACKET_DONT_REDRAW;
+        remove_row(t, existing - 1);
+        return TAP_PACKET_REDRAW;
+    }
+
     stat_tap_table_item_type row[COL_COUNT];
     memset(row, 0, sizeof row);
 
@@ -93,7 +136,12 @@ conns_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const v
     set_str(row, COL_EVIDENCE, c->evidence);
     g_free(ifaces);
 
-    stat_tap_init_table_row(t, t->num_elements, COL_COUNT, row);
+    guint index = existing ? existing - 1 : t->num_elements;
+    if (existing)
+        free_row(t, index);
+    else
+        g_hash_table_insert(conns_rows, key, GUINT_TO_POINTER(index + 1));
+    stat_tap_init_table_row(t, index, COL_COUNT, row);
     return TAP_PACKET_REDRAW;
 }
 
@@ -111,13 +159,13 @@ static void
 conns_reset(stat_tap_table *t)
 {
     for (guint r = 0; r < t->num_elements; r++) {
-        for (guint f = 0; f < t->num_fields; f++)
-            conns_free_item(t, r, f, stat_tap_get_field_data(t, r, f));
+        free_row(t, r);
         g_free(t->elements[r]);
     }
     g_free(t->elements);
     t->elements = NULL;
     t->num_elements = 0;
+    conns_rows_clear();
 }
 
 void

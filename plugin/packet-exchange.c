@@ -107,11 +107,12 @@ dissect_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
     if (first)
         exch_rpc_analyze(pinfo, tree, c);
 
-    /* One tap entry per connection, on the same frame in every pass. */
-    if (c->counted_in == pinfo->num)
+    /* The tap hears of a connection where it first got a role and wherever
+     * evidence changed it: the same frames in every pass. */
+    const exch_frame_t *fr = exch_frame_get(pinfo, FALSE);
+    if (c->counted_in == pinfo->num || (fr && (fr->decided || fr->updated)))
         tap_queue_packet(exchange_tap, pinfo, c);
 
-    const exch_frame_t *fr = exch_frame_get(pinfo, FALSE);
     if (c->role == EXCH_ROLE_NONE && !fr)
         return 0;
 
@@ -129,13 +130,20 @@ dissect_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
         return tvb_captured_length(tvb);
 
     if (fr->decided) {
-        if (fr->previous_role == EXCH_ROLE_NONE && c->decided_in == pinfo->num && c->role != EXCH_ROLE_NONE)
-            expert_add_info_format(pinfo, top, &ei_exchange_role_decided, "Exchange role %s: %s",
-                                   val_to_str_const(c->role, exch_role_vals, "?"), c->evidence);
-        else if (fr->previous_role != EXCH_ROLE_NONE)
-            expert_add_info_format(pinfo, top, &ei_exchange_role_changed,
-                                   "Exchange role was %s until this frame",
-                                   val_to_str_const(fr->previous_role, exch_role_vals, "?"));
+        /* What this frame's own evidence did, whatever came later. */
+        const char *was = val_to_str_const(fr->previous_role, exch_role_vals, "?");
+        const char *now = val_to_str_const(fr->new_role, exch_role_vals, "?");
+        if (fr->previous_role == EXCH_ROLE_NONE)
+            expert_add_info_format(pinfo, top, &ei_exchange_role_decided, "Exchange role %s: %s", now, fr->evidence);
+        else if (fr->previous_role == fr->new_role)
+            expert_add_info_format(pinfo, top, &ei_exchange_role_decided, "Exchange role %s confirmed: %s",
+                                   now, fr->evidence);
+        else if (fr->new_role == EXCH_ROLE_NONE)
+            expert_add_info_format(pinfo, top, &ei_exchange_role_changed, "Exchange role %s withdrawn: %s",
+                                   was, fr->evidence);
+        else
+            expert_add_info_format(pinfo, top, &ei_exchange_role_changed, "Exchange role changed from %s to %s: %s",
+                                   was, now, fr->evidence);
     }
     if (fr->learned)
         add_learned(et, tvb, pinfo, top, fr);

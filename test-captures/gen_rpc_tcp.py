@@ -30,8 +30,11 @@ Scenarios (one capture each; see README.md beside this file):
     ipv6           outlook-start over IPv6; towers carry 0.0.0.0; the
                    AsyncEMSMDB connection's BIND/BIND_ACK are dropped so that
                    one connection is known only from the IPv6 EPM answer
+    contradicted   135: ept_map EMSMDB -> 59531; one connection there binds the
+                   store-admin interface (the learned guess must be dropped), a
+                   second binds EMSMDB
     negative       135: ept_map SAMR, LSARPC -> 49664/49665; connections binding
-                   SAMR, LSARPC and Exchange's store-admin interface (whose UUID
+                   SAMR (SamrConnect), LSARPC (LsarClose) and Exchange's store-admin interface (whose UUID
                    differs from EMSMDB by one digit)
 """
 import os
@@ -44,7 +47,7 @@ import tempfile
 import threading
 import time
 
-from impacket.dcerpc.v5 import epm, nspi, oxabref, transport
+from impacket.dcerpc.v5 import epm, lsad, nspi, oxabref, samr, transport
 from impacket.dcerpc.v5.ndr import NULL
 from impacket.dcerpc.v5.rpcrt import (
     MSRPC_ALTERCTX, MSRPC_ALTERCTX_R, MSRPC_BIND, MSRPC_BINDACK, MSRPC_CONT_RESULT_ACCEPT,
@@ -239,6 +242,9 @@ def exchange_service(port):
             resp['ppszUnused'] = NULL
             resp['ppszServer'] = 'exch01.contoso.test\x00'
             return resp.getData() + struct.pack('<I', 0)
+        if iface in (SAMR, LSARPC):
+            # SamrConnect / LsarClose: a context handle and STATUS_SUCCESS.
+            return b'\x00' * 4 + b'\x7a' * 16 + struct.pack('<I', 0)
         # EMSMDB / AsyncEMSMDB: a context handle and a zero return code are
         # all the client reads.
         return b'\x00' * 4 + b'\x3c' * 16 + struct.pack('<II', 0, 0)
@@ -387,16 +393,34 @@ def _co_request(opnum, call_id, stub):
     return req.getData()
 
 
+def contradicted(host):
+    dce = dce_to(host, 135)
+    dce.bind(EPM)
+    port = ept_map(dce, EMSMDB)
+    dce.disconnect()
+    d = dce_to(host, port)
+    d.bind(STORE_ADMIN1)
+    rpc_call(d, 0)
+    d.disconnect()
+    d = dce_to(host, port)
+    d.bind(EMSMDB)
+    ec_do_connect_ex(d)
+    d.disconnect()
+
+
 def negative(host):
     dce = dce_to(host, 135)
     dce.bind(EPM)
     ports = [ept_map(dce, iface) for iface in (SAMR, LSARPC)]
     dce.disconnect()
-    for port, iface in zip(ports, (SAMR, LSARPC)):
-        d = dce_to(host, port)
-        d.bind(iface)
-        rpc_call(d, 0)
-        d.disconnect()
+    d = dce_to(host, ports[0])
+    d.bind(SAMR)
+    samr.hSamrConnect(d)
+    d.disconnect()
+    d = dce_to(host, ports[1])
+    d.bind(LSARPC)
+    lsad.hLsarClose(d, b'\x00' * 4 + b'\x7a' * 16)
+    d.disconnect()
     # Store admin on the mailbox port: one hex digit away from EMSMDB.
     d = dce_to(host, MAILBOX_PORT)
     d.bind(STORE_ADMIN1)
@@ -517,7 +541,7 @@ def write(name, pkts):
 
 def main(argv):
     wanted = set(argv) or {'outlook-start', 'late-start', 'bind-no-epm', 'static-ports', 'static-ports-no-epm',
-                           'malformed-bind', 'ipv6', 'negative'}
+                           'malformed-bind', 'ipv6', 'contradicted', 'negative'}
     if wanted & {'outlook-start', 'late-start', 'bind-no-epm'}:
         start = rewrite(record(outlook_start, 4), 4)
         if 'outlook-start' in wanted:
@@ -541,6 +565,8 @@ def main(argv):
         last_client = max(p[TCP].sport for p in pkts if p[TCP].dport == MAILBOX_PORT)
         pkts = drop_start_of(pkts, lambda p: last_client in (p[TCP].sport, p[TCP].dport))
         write('rpc-tcp-ipv6.pcap', pkts)
+    if 'contradicted' in wanted:
+        write('rpc-tcp-contradicted.pcap', rewrite(record(contradicted, 4), 4))
     if 'negative' in wanted:
         write('rpc-tcp-negative.pcap', rewrite(record(negative, 4), 4))
 

@@ -49,6 +49,10 @@ EXPECTED = {
         3: ('mailbox', 'EMSMDB', CERTAIN, 41),
         4: ('mailbox', 'EMSMDB', LEARNED, 49),
     },
+    'rpc-tcp-contradicted.pcap': {
+        0: ('endpoint-mapper', 'EPM', CERTAIN, 8),
+        2: ('mailbox', 'EMSMDB', CERTAIN, 28),
+    },
     'rpc-tcp-negative.pcap': {},
 }
 
@@ -219,3 +223,19 @@ def test_malformed_bind_is_reported_once_and_state_survives(tshark):
     expert = tshark.out('-r', capture, '-2', '-q', '-z', 'expert,warn')
     assert 'Malformed DCE/RPC BIND in a connection no stock dissector decoded' in expert
     assert conversations(tshark, capture) == EXPECTED[capture]
+
+
+def test_non_exchange_bind_withdraws_a_learned_role(tshark):
+    capture = 'rpc-tcp-contradicted.pcap'
+    rows = tshark.fields(capture, ['frame.number', 'tcp.stream', '_ws.expert.message'], '-2', '-Y',
+                         'exchange.role_decided || exchange.role_changed')
+    assert [(r[0], r[1], r[2].split(',')[-1]) for r in rows] == [
+        ('8', '0', 'Exchange role endpoint-mapper: ept_map request for EMSMDB in frame 8'),
+        ('13', '1', 'Exchange role mailbox: ept_map answer in frame 9 mapped EMSMDB to 192.168.2.50:59531'),
+        ('16', '1', 'Exchange role mailbox withdrawn: BIND to a4f1db00-ca47-1067-b31e-00dd010662da '
+                    '(not Exchange) in frame 16'),
+        ('25', '2', 'Exchange role mailbox: ept_map answer in frame 9 mapped EMSMDB to 192.168.2.50:59531'),
+        ('28', '2', 'Exchange role mailbox confirmed: BIND to EMSMDB in frame 28'),
+    ]
+    # Single pass shows what was known when each frame was read.
+    assert tshark.frames(capture, 'tcp.stream == 1 && exchange.role == "mailbox"') == [13, 14, 15]

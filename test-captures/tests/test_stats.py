@@ -26,13 +26,10 @@ def test_each_connection_counted_once(tshark, capture, two_pass):
     rows = conns_table(tshark, capture, *(['-2'] if two_pass else []))
     streams = [int(r[0]) for r in rows]
     assert streams == sorted(EXPECTED[capture])
-    got = {int(r[0]): (r[3], r[5], r[6]) for r in rows}
-    if two_pass:
-        # Final state, as the -2 fields show it.
-        assert got == {s: (role, ifaces, conf) for s, (role, ifaces, conf, _) in EXPECTED[capture].items()}
-    else:
-        # Single pass: as first classified; the role never differs here.
-        assert {s: g[0] for s, g in got.items()} == {s: e[0] for s, e in EXPECTED[capture].items()}
+    # Rows follow every change of a connection, so both modes end with the
+    # final state that -2 shows on every frame.
+    got = {int(r[0]): (r[3], r[5], r[6], int(r[7])) for r in rows}
+    assert got == EXPECTED[capture]
 
 
 def test_row_carries_endpoints_and_evidence(tshark):
