@@ -99,8 +99,8 @@ def recv_pdu(sock):
     return None if rest is None else hdr + rest
 
 
-def tower_answer(iface_bin, port, tower_ip):
-    """An ept_map answer stub with one ncacn_ip_tcp tower, from impacket's classes."""
+def make_tower(iface_bin, port, ip):
+    """An ncacn_ip_tcp tower (5 floors), from impacket's floor classes."""
     itf = epm.EPMRPCInterface()
     itf['InterfaceUUID'] = iface_bin[:16]
     itf['MajorVersion'], itf['MinorVersion'] = struct.unpack('<HH', iface_bin[16:20])
@@ -112,11 +112,16 @@ def tower_answer(iface_bin, port, tower_ip):
     port_floor = epm.EPMPortAddr()
     port_floor['IpPort'] = port
     host = epm.EPMHostAddr()
-    host['Ip4addr'] = socket.inet_aton(tower_ip)
+    host['Ip4addr'] = socket.inet_aton(ip)
     tower = epm.EPMTower()
     tower['NumberOfFloors'] = 5
     tower['Floors'] = itf.getData() + rep.getData() + prot.getData() + port_floor.getData() + host.getData()
+    return tower
 
+
+def tower_answer(iface_bin, port, tower_ip):
+    """An ept_map answer stub with one tower."""
+    tower = make_tower(iface_bin, port, tower_ip)
     resp = epm.ept_mapResponse()
     resp['entry_handle']['context_handle_attributes'] = 0
     resp['num_towers'] = 1
@@ -262,20 +267,7 @@ def dce_to(host, port):
 
 def ept_map(dce, iface_bin):
     """impacket's hept_map request, on an already bound EPM connection."""
-    tower = epm.EPMTower()
-    itf = epm.EPMRPCInterface()
-    itf['InterfaceUUID'] = iface_bin[:16]
-    itf['MajorVersion'], itf['MinorVersion'] = struct.unpack('<HH', iface_bin[16:20])
-    rep = epm.EPMRPCDataRepresentation()
-    rep['DataRepUuid'] = NDR[:16]
-    rep['MajorVersion'] = 2
-    prot = epm.EPMProtocolIdentifier()
-    prot['ProtIdentifier'] = epm.FLOOR_RPCV5_IDENTIFIER
-    port = epm.EPMPortAddr()
-    host = epm.EPMHostAddr()
-    host['Ip4addr'] = socket.inet_aton('0.0.0.0')
-    tower['NumberOfFloors'] = 5
-    tower['Floors'] = itf.getData() + rep.getData() + prot.getData() + port.getData() + host.getData()
+    tower = make_tower(iface_bin, 0, '0.0.0.0')
     req = epm.ept_map()
     req['max_towers'] = 1
     req['map_tower']['tower_length'] = len(tower)
