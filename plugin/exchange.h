@@ -67,7 +67,16 @@ typedef enum {
     EXCH_IF_COUNT
 } exch_iface_t;
 
+/* The RPC endpoint an RPC/HTTP channel serves (MS-RPCH: 6001, 6002, 6004). */
+typedef enum {
+    EXCH_TARGET_NONE = 0,
+    EXCH_TARGET_MAILBOX,
+    EXCH_TARGET_DIRECTORY,
+    EXCH_TARGET_REFERRAL
+} exch_target_t;
+
 extern const value_string exch_role_vals[];
+extern const value_string exch_target_vals[];
 extern const value_string exch_transport_vals[];
 extern const value_string exch_conf_vals[];
 extern const value_string exch_iface_vals[];
@@ -93,7 +102,7 @@ typedef struct {
 
 /* Everything we know about one TCP conversation (file scope, one per
  * conversation: memory is bounded by the number of TCP conversations). */
-typedef struct {
+typedef struct exch_conv_s {
     guint32          stream;        /* tcp.stream */
     guint32          first_frame;
     exch_role_t      role;
@@ -110,6 +119,24 @@ typedef struct {
     gboolean         have_endpoints;
     gboolean         not_exchange;  /* a certain non-Exchange BIND was seen */
     guint            learned_gen;   /* learned-endpoint generation last checked */
+
+    /* HTTP-borne transports (exchange_http.c, exchange_tls.c) */
+    guint32          services;      /* every role seen on the connection (bit per exch_role_t) */
+    const char      *server_name;   /* URI server part, Host or SNI */
+    const char      *client_app;    /* X-ClientApplication, else User-Agent */
+    const char      *mailbox;       /* MailboxId */
+    const char      *sni;           /* tls.handshake.extensions_server_name */
+    gboolean         tls;           /* TLS records seen */
+    gboolean         http_seen;     /* a (decrypted) HTTP request was seen */
+    exch_target_t    target;        /* RPC/HTTP: endpoint behind the proxy */
+    exch_conf_t      target_conf;
+    const char      *target_evidence;
+    e_guid_t         cookie;        /* RPC/HTTP virtual-connection cookie */
+    gboolean         have_cookie;
+    struct exch_conv_s *peer;       /* the other channel of the virtual connection */
+    guint64          app_bytes[2];  /* TLS application data: [0] client->server, [1] back */
+    guint32          app_records[2];
+    guint            host_gen;      /* learned-host generation last checked */
 } exch_conv_t;
 
 /* One endpoint learned from an ept_map answer. */
@@ -131,6 +158,8 @@ typedef struct {
     exch_role_t   new_role;     /* role after this frame */
     const char   *evidence;     /* the evidence taken here (file scope) */
     gboolean      updated;      /* evidence here added interfaces, role unchanged */
+    const char   *request_type; /* MAPI/HTTP X-RequestType of a request in this frame */
+    const char   *service;      /* Exchange service of an HTTP request in this frame */
     gboolean      learn_limit;  /* learning stopped here: table full */
     gboolean      bad_bind;     /* our own BIND parser met a malformed PDU */
 } exch_frame_t;
@@ -147,6 +176,17 @@ typedef enum {
     EXCH_F_EPM_UUID,
     EXCH_F_EPM_TCP_PORT,
     EXCH_F_EPM_IP,
+    EXCH_F_HTTP_METHOD,
+    EXCH_F_HTTP_URI,
+    EXCH_F_HTTP_HOST,
+    EXCH_F_HTTP_USER_AGENT,
+    EXCH_F_HTTP_REQUEST_LINE,
+    EXCH_F_HTTP_FILE_DATA,
+    EXCH_F_DATA,
+    EXCH_F_RTS_COOKIE,
+    EXCH_F_TLS_SNI,
+    EXCH_F_TLS_CONTENT_TYPE,
+    EXCH_F_TLS_RECORD_LENGTH,
     EXCH_F_COUNT
 } exch_field_t;
 
@@ -155,6 +195,7 @@ GArray     *exch_fields_wanted(void);
 int         exch_field_id(exch_field_t f);
 GPtrArray  *exch_field_all(proto_tree *tree, exch_field_t f);
 gboolean    exch_field_uint(proto_tree *tree, exch_field_t f, guint32 *out);
+const char *exch_field_str(GPtrArray *a, guint index);
 
 /* ---- exchange_conv.c: conversation state and the decision rule ---- */
 void         exch_conv_init(int proto);
@@ -175,12 +216,37 @@ exch_iface_t exch_rpc_iface_from_guid(const e_guid_t *g);
 exch_role_t  exch_rpc_iface_role(exch_iface_t i);
 guint        exch_rpc_learned_count(void);
 
-/* Bounded parser of connection-oriented DCE/RPC BIND/ALTER_CONTEXT PDUs in
- * raw bytes (used where no stock dissector decoded them).  Fills up to
- * max_out interfaces; returns the number found, or -1 if the bytes start
- * like a BIND but are malformed. */
-int          exch_rpc_parse_binds(const guint8 *data, guint len,
-                                  e_guid_t *out, guint max_out);
+/* What a bounded walk over connection-oriented DCE/RPC PDUs in raw bytes
+ * found (used where no stock dissector decoded them: X11-owned ports, the
+ * body of RPC/HTTP channels). */
+#define EXCH_SCAN_MAX_IFS 16
+typedef struct {
+    e_guid_t  uuids[EXCH_SCAN_MAX_IFS]; /* BIND/ALTER_CONTEXT abstract syntaxes */
+    guint     n_uuids;
+    guint8    bind_ptype;               /* 11 BIND or 14 ALTER_CONTEXT, 0 if none */
+    gboolean  have_cookie;              /* RTS CONN/A1 or CONN/B1 seen */
+    e_guid_t  cookie;                   /* its virtual-connection cookie */
+    gboolean  malformed;                /* a PDU header or BIND lied about its size */
+} exch_pdu_scan_t;
+
+void         exch_rpc_scan(const guint8 *data, guint len, exch_pdu_scan_t *out);
+void         exch_rpc_offer_binds(exch_conv_t *c, packet_info *pinfo, const e_guid_t *uuids, guint n,
+                                  guint8 ptype);
+
+/* ---- exchange_http.c: RPC/HTTP, MAPI/HTTP, EWS, Autodiscover, OAB ---- */
+void         exch_http_init(void);
+void         exch_http_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c);
+exch_target_t exch_http_target_of_iface(exch_iface_t i);
+gboolean     exch_http_offer_bind(exch_conv_t *c, packet_info *pinfo, exch_iface_t iface, guint32 mask,
+                                  const char *what);
+
+/* ---- exchange_tls.c: TLS, Exchange host names, encrypted-traffic inference ---- */
+extern const char *exch_pref_servers;   /* user's list of Exchange hosts/addresses */
+void         exch_tls_init(void);
+void         exch_tls_prefs_changed(void);
+void         exch_tls_learn_host(packet_info *pinfo, const char *host, const char *why);
+void         exch_tls_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c);
+void         exch_tls_infer(packet_info *pinfo, exch_conv_t *c);
 
 /* ---- exchange_stats.c: -z exchange,conns and its Statistics menu item ---- */
 void exch_stats_register(void);

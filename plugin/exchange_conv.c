@@ -4,7 +4,8 @@
  * Evidence files never write the state themselves; they offer evidence and
  * exch_conv_offer() judges it:
  *   - stronger confidence wins (certain > learned > inferred);
- *   - at equal confidence the first decisive evidence stays;
+ *   - at equal confidence the first decisive evidence stays, except that a
+ *     role replaces "unknown";
  *   - a certain BIND to a non-Exchange interface clears a learned or
  *     inferred role and keeps weaker evidence out from then on.
  * State is written on the first pass only; later passes read it.
@@ -202,6 +203,14 @@ exch_conv_offer(exch_conv_t *c, packet_info *pinfo, const exch_evidence_t *ev)
         return FALSE;
     /* The interface list belongs to the deciding confidence: an ept_map's
      * guess is dropped once a BIND shows what the connection really uses. */
+    /* "unknown" is the weakest statement: a role at the same confidence
+     * replaces it (an Exchange host's connection whose flow later shows
+     * which RPC/HTTP channel it is). */
+    if (ev->conf == c->conf && c->role == EXCH_ROLE_UNKNOWN && ev->role != EXCH_ROLE_UNKNOWN) {
+        take(c, pinfo, ev);
+        c->ifaces = ev->ifaces;
+        return TRUE;
+    }
     if (ev->conf == c->conf) {
         if (c->role != EXCH_ROLE_NONE && (ev->ifaces & ~c->ifaces))
             exch_frame_get(pinfo, TRUE)->updated = TRUE;

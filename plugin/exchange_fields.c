@@ -30,6 +30,17 @@ static exch_foreign_t foreign[EXCH_F_COUNT] = {
     [EXCH_F_EPM_UUID]         = { "epm.uuid", -1 },
     [EXCH_F_EPM_TCP_PORT]     = { "epm.proto.tcp_port", -1 },
     [EXCH_F_EPM_IP]           = { "epm.proto.ip", -1 },
+    [EXCH_F_HTTP_METHOD]      = { "http.request.method", -1 },
+    [EXCH_F_HTTP_URI]         = { "http.request.uri", -1 },
+    [EXCH_F_HTTP_HOST]        = { "http.host", -1 },
+    [EXCH_F_HTTP_USER_AGENT]  = { "http.user_agent", -1 },
+    [EXCH_F_HTTP_REQUEST_LINE]= { "http.request.line", -1 },
+    [EXCH_F_HTTP_FILE_DATA]   = { "http.file_data", -1 },
+    [EXCH_F_DATA]             = { "data.data", -1 },
+    [EXCH_F_RTS_COOKIE]       = { "dcerpc.cn_rts_command.cookie", -1 },
+    [EXCH_F_TLS_SNI]          = { "tls.handshake.extensions_server_name", -1 },
+    [EXCH_F_TLS_CONTENT_TYPE] = { "tls.record.content_type", -1 },
+    [EXCH_F_TLS_RECORD_LENGTH]= { "tls.record.length", -1 },
 };
 
 /* Called from the handoff, when every built-in field is registered. */
@@ -90,4 +101,14 @@ exch_field_uint(proto_tree *tree, exch_field_t f, guint32 *out)
     default:
         return FALSE;
     }
+}
+
+/* The string value of the index-th occurrence, or NULL. */
+const char *
+exch_field_str(GPtrArray *a, guint index)
+{
+    if (!a || index >= a->len)
+        return NULL;
+    field_info *fi = (field_info *)g_ptr_array_index(a, index);
+    return fvalue_get_string(EXCH_FI_VALUE(fi));
 }

@@ -27,7 +27,7 @@
 #include <wsutil/pint.h>
 
 #define EXCH_MAX_LEARNED   65536
-#define EXCH_MAX_BIND_IFS  16
+#define EXCH_MAX_BIND_IFS  EXCH_SCAN_MAX_IFS
 
 #define DCERPC_PT_REQUEST   0
 #define DCERPC_PT_RESPONSE  2
@@ -137,40 +137,84 @@ get_uuid(const guint8 *p, gboolean le, e_guid_t *g)
     memcpy(g->data4, p + 8, 8);
 }
 
-/* See exchange.h.  Walks CO PDUs back to back; stops at the first PDU that
- * is not a BIND/ALTER_CONTEXT or runs past the bytes we have. */
-int
-exch_rpc_parse_binds(const guint8 *data, guint len, e_guid_t *out, guint max_out)
-{
-    guint off = 0, n = 0;
+#define DCERPC_PT_RTS       20
+#define RTS_CMD_COOKIE      3
 
-    while (off + 28 <= len) {
+/* The first Cookie command of an RTS PDU body is the virtual-connection
+ * cookie in both CONN/A1 and CONN/B1 (MS-RPCH 2.2.4.2, 2.2.4.5).  Commands
+ * before it (Version) have fixed sizes; anything else ends the search. */
+static gboolean
+rts_vc_cookie(const guint8 *p, guint end, gboolean le, e_guid_t *cookie)
+{
+    guint ncmd = le ? pletoh16(p + 18) : pntoh16(p + 18);
+    guint off = 20;
+    for (guint i = 0; i < ncmd && off + 4 <= end; i++) {
+        guint32 type = le ? pletoh32(p + off) : pntoh32(p + off);
+        off += 4;
+        if (type == RTS_CMD_COOKIE) {
+            if (off + 16 > end)
+                return FALSE;
+            get_uuid(p + off, le, cookie);
+            return TRUE;
+        }
+        if (type != 6 && type != 0 && type != 2 && type != 4 && type != 5)
+            return FALSE;   /* not a 4-byte command: stop rather than guess */
+        off += 4;
+    }
+    return FALSE;
+}
+
+/* See exchange.h.  Walks CO PDUs back to back and stops at the first bytes
+ * that are not a PDU header; a PDU cut by the end of the bytes is read as
+ * far as it goes. */
+void
+exch_rpc_scan(const guint8 *data, guint len, exch_pdu_scan_t *out)
+{
+    guint off = 0;
+    memset(out, 0, sizeof *out);
+
+    while (off + 16 <= len) {
         const guint8 *p = data + off;
-        if (p[0] != 5 || p[1] > 1 || (p[2] != DCERPC_PT_BIND && p[2] != DCERPC_PT_ALTER))
+        if (p[0] != 5 || p[1] > 1)
             break;
         gboolean le = (p[4] & 0x10) != 0;
         guint frag = le ? pletoh16(p + 8) : pntoh16(p + 8);
-        guint nctx = p[24];
-        if (frag < 28 || nctx == 0)
-            return -1;
-        guint end = MIN(off + frag, len);
-        guint ctx = off + 28;
-        for (guint i = 0; i < nctx; i++) {
-            if (ctx + 24 > end)
-                return (off + frag <= len) ? -1 : (int)n;  /* malformed, or just truncated */
-            guint ntsyn = data[ctx + 2];
-            if (n < max_out)
-                get_uuid(data + ctx + 4, le, &out[n++]);
-            ctx += 24 + 20 * ntsyn;
+        if (frag < 16) {
+            out->malformed = TRUE;
+            return;
+        }
+        guint avail = MIN(frag, len - off);
+        gboolean whole = frag <= len - off;
+
+        if ((p[2] == DCERPC_PT_BIND || p[2] == DCERPC_PT_ALTER) && avail >= 28) {
+            guint nctx = p[24];
+            if (frag < 28 || nctx == 0) {
+                out->malformed = TRUE;
+                return;
+            }
+            if (!out->bind_ptype)
+                out->bind_ptype = p[2];
+            guint ctx = 28;
+            for (guint i = 0; i < nctx; i++) {
+                if (ctx + 24 > avail) {
+                    out->malformed = whole;     /* a complete PDU too short for its contexts */
+                    return;
+                }
+                if (out->n_uuids < EXCH_SCAN_MAX_IFS)
+                    get_uuid(p + ctx + 4, le, &out->uuids[out->n_uuids++]);
+                ctx += 24 + 20 * p[ctx + 2];
+            }
+        } else if (p[2] == DCERPC_PT_RTS && avail >= 20 && !out->have_cookie) {
+            out->have_cookie = rts_vc_cookie(p, avail, le, &out->cookie);
         }
         off += frag;
     }
-    return (int)n;
 }
 
-/* Turn the interfaces named by one BIND/ALTER_CONTEXT frame into evidence. */
-static void
-offer_bind(exch_conv_t *c, packet_info *pinfo, const e_guid_t *uuids, guint n, guint8 ptype)
+/* Turn the interfaces named by one BIND/ALTER_CONTEXT frame into evidence:
+ * the role of an RPC/TCP connection, or the target of an RPC/HTTP channel. */
+void
+exch_rpc_offer_binds(exch_conv_t *c, packet_info *pinfo, const e_guid_t *uuids, guint n, guint8 ptype)
 {
     guint32 mask = 0;
     exch_iface_t mailbox = EXCH_IF_NONE, directory = EXCH_IF_NONE;
@@ -191,6 +235,12 @@ offer_bind(exch_conv_t *c, packet_info *pinfo, const e_guid_t *uuids, guint n, g
     }
 
     const char *what = ptype == DCERPC_PT_ALTER ? "ALTER_CONTEXT" : "BIND";
+    if (c->transport == EXCH_TRANSPORT_RPC_HTTP) {
+        exch_iface_t decisive = mailbox != EXCH_IF_NONE ? mailbox : directory;
+        if (decisive != EXCH_IF_NONE)
+            exch_http_offer_bind(c, pinfo, decisive, mask, what);
+        return;
+    }
     exch_evidence_t ev = { 0 };
     ev.sender_is_client = TRUE;
     ev.conf = EXCH_CONF_CERTAIN;
@@ -235,7 +285,7 @@ bind_from_fields(exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
     e_guid_t uuids[EXCH_MAX_BIND_IFS];
     for (guint i = 0; i < n; i++)
         uuids[i] = *fvalue_get_guid(EXCH_FI_VALUE((field_info *)g_ptr_array_index(a, i)));
-    offer_bind(c, pinfo, uuids, n, ptype);
+    exch_rpc_offer_binds(c, pinfo, uuids, n, ptype);
     return TRUE;
 }
 
@@ -243,6 +293,9 @@ bind_from_fields(exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
 static void
 bind_from_payload(exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
 {
+    /* HTTP connections carry their PDUs in bodies: exchange_http.c reads them. */
+    if (c->http_seen || c->transport == EXCH_TRANSPORT_RPC_HTTP)
+        return;
     GPtrArray *a = exch_field_all(tree, EXCH_F_TCP_PAYLOAD);
     if (!a || exch_field_all(tree, EXCH_F_DCERPC_PKT_TYPE))
         return;
@@ -255,15 +308,15 @@ bind_from_payload(exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
     if (p[0] != 5 || p[1] > 1 || (p[2] != DCERPC_PT_BIND && p[2] != DCERPC_PT_ALTER))
         return;
 
-    e_guid_t uuids[EXCH_MAX_BIND_IFS];
-    int n = exch_rpc_parse_binds(p, len, uuids, EXCH_MAX_BIND_IFS);
-    if (n < 0) {
+    exch_pdu_scan_t scan;
+    exch_rpc_scan(p, len, &scan);
+    if (scan.malformed) {
         exch_frame_get(pinfo, TRUE)->bad_bind = TRUE;
         return;
     }
-    if (n == 0)
+    if (scan.n_uuids == 0)
         return;
-    offer_bind(c, pinfo, uuids, (guint)n, p[2]);
+    exch_rpc_offer_binds(c, pinfo, scan.uuids, scan.n_uuids, scan.bind_ptype);
     /* The stock dissectors missed this DCE/RPC connection (typically X11 on
      * 6001-6004): let DCE/RPC decode the rest of it. */
     if (c->role != EXCH_ROLE_NONE && exch_pref_decode_learned && dcerpc_tcp_handle) {

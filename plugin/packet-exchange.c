@@ -29,6 +29,17 @@ static int hf_exchange_client = -1;
 static int hf_exchange_stream = -1;
 static int hf_exchange_epm_learned = -1;
 static int hf_exchange_epm_learned_port = -1;
+static int hf_exchange_server_endpoint = -1;
+static int hf_exchange_services = -1;
+static int hf_exchange_rpc_target = -1;
+static int hf_exchange_rpc_target_evidence = -1;
+static int hf_exchange_rpch_cookie = -1;
+static int hf_exchange_rpch_peer_stream = -1;
+static int hf_exchange_mapi_request_type = -1;
+static int hf_exchange_client_application = -1;
+static int hf_exchange_mailbox = -1;
+static int hf_exchange_tls_server_name = -1;
+static int hf_exchange_service = -1;
 
 static gint ett_exchange = -1;
 static gint ett_exchange_learned = -1;
@@ -86,11 +97,45 @@ add_role(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const exch_conv_t 
     if (c->learned_from)
         GEN(proto_tree_add_uint(tree, hf_exchange_learned_from, tvb, 0, 0, c->learned_from));
     if (c->have_endpoints) {
+        const char *endpoint = exch_endpoint_to_str(pinfo->pool, &c->server);
         GEN(proto_tree_add_string(tree, hf_exchange_client, tvb, 0, 0, exch_endpoint_to_str(pinfo->pool, &c->client)));
-        GEN(proto_tree_add_string(tree, hf_exchange_server, tvb, 0, 0, exch_endpoint_to_str(pinfo->pool, &c->server)));
+        GEN(proto_tree_add_string(tree, hf_exchange_server, tvb, 0, 0, c->server_name ? c->server_name : endpoint));
+        GEN(proto_tree_add_string(tree, hf_exchange_server_endpoint, tvb, 0, 0, endpoint));
+    } else if (c->server_name) {
+        GEN(proto_tree_add_string(tree, hf_exchange_server, tvb, 0, 0, c->server_name));
     }
     it = proto_tree_add_uint(tree, hf_exchange_stream, tvb, 0, 0, c->stream);
     GEN(it);
+    if (c->services) {
+        wmem_strbuf_t *list = wmem_strbuf_new(pinfo->pool, "");
+        for (int r = EXCH_ROLE_NONE + 1; r < EXCH_ROLE_COUNT; r++) {
+            if (c->services & (1u << r))
+                wmem_strbuf_append_printf(list, "%s%s", wmem_strbuf_get_len(list) ? "," : "",
+                                          val_to_str_const(r, exch_role_vals, "?"));
+        }
+        GEN(proto_tree_add_string(tree, hf_exchange_services, tvb, 0, 0, wmem_strbuf_get_str(list)));
+    }
+    /* An OUT channel serves what its IN partner's BIND says. */
+    const exch_conv_t *tc = (c->role == EXCH_ROLE_RPC_OUT && c->peer && c->peer->target_conf > c->target_conf)
+                          ? c->peer : c;
+    if (tc->target != EXCH_TARGET_NONE) {
+        GEN(proto_tree_add_string(tree, hf_exchange_rpc_target, tvb, 0, 0,
+                                  val_to_str_const(tc->target, exch_target_vals, "?")));
+        GEN(proto_tree_add_string(tree, hf_exchange_rpc_target_evidence, tvb, 0, 0,
+                                  tc == c ? c->target_evidence
+                                          : wmem_strdup_printf(pinfo->pool, "IN channel (stream %u): %s",
+                                                               tc->stream, tc->target_evidence)));
+    }
+    if (c->have_cookie)
+        GEN(proto_tree_add_guid(tree, hf_exchange_rpch_cookie, tvb, 0, 0, &c->cookie));
+    if (c->peer)
+        GEN(proto_tree_add_uint(tree, hf_exchange_rpch_peer_stream, tvb, 0, 0, c->peer->stream));
+    if (c->client_app)
+        GEN(proto_tree_add_string(tree, hf_exchange_client_application, tvb, 0, 0, c->client_app));
+    if (c->mailbox)
+        GEN(proto_tree_add_string(tree, hf_exchange_mailbox, tvb, 0, 0, c->mailbox));
+    if (c->sni)
+        GEN(proto_tree_add_string(tree, hf_exchange_tls_server_name, tvb, 0, 0, c->sni));
 #undef GEN
 }
 
@@ -104,8 +149,12 @@ dissect_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
     exch_conv_t *c = exch_conv_get(pinfo, first, tree);
     if (!c)
         return 0;
-    if (first)
+    if (first) {
+        exch_tls_analyze(pinfo, tree, c);
+        exch_http_analyze(pinfo, tree, c);
         exch_rpc_analyze(pinfo, tree, c);
+        exch_tls_infer(pinfo, c);
+    }
 
     /* The tap hears of a connection where it first got a role and wherever
      * evidence changed it: the same frames in every pass. */
@@ -145,6 +194,14 @@ dissect_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
             expert_add_info_format(pinfo, top, &ei_exchange_role_changed, "Exchange role changed from %s to %s: %s",
                                    was, now, fr->evidence);
     }
+    if (fr->service) {
+        proto_item *si = proto_tree_add_string(et, hf_exchange_service, tvb, 0, 0, fr->service);
+        proto_item_set_generated(si);
+    }
+    if (fr->request_type) {
+        proto_item *ri = proto_tree_add_string(et, hf_exchange_mapi_request_type, tvb, 0, 0, fr->request_type);
+        proto_item_set_generated(ri);
+    }
     if (fr->learned)
         add_learned(et, tvb, pinfo, top, fr);
     if (fr->learn_limit)
@@ -158,6 +215,8 @@ static void
 exchange_init(void)
 {
     exch_rpc_init();
+    exch_http_init();
+    exch_tls_init();
 }
 
 void
@@ -192,7 +251,8 @@ proto_register_exchange(void)
             "Endpoint-mapper answer that taught this server address and port", HFILL }},
         { &hf_exchange_server,
           { "Server", "exchange.server", FT_STRING, BASE_NONE, NULL, 0x0,
-            "Exchange side of the connection (address:port)", HFILL }},
+            "The Exchange server as the client names it: the RPC server in an RPC/HTTP URI (<name or "
+            "GUID@domain>:<port>), the HTTP Host, the TLS server name; else address:port", HFILL }},
         { &hf_exchange_client,
           { "Client", "exchange.client", FT_STRING, BASE_NONE, NULL, 0x0,
             "Outlook side of the connection (address:port)", HFILL }},
@@ -205,6 +265,41 @@ proto_register_exchange(void)
         { &hf_exchange_epm_learned_port,
           { "Learned port", "exchange.epm.learned_port", FT_UINT16, BASE_DEC, NULL, 0x0,
             "TCP port announced by this endpoint-mapper answer", HFILL }},
+        { &hf_exchange_server_endpoint,
+          { "Server endpoint", "exchange.server.endpoint", FT_STRING, BASE_NONE, NULL, 0x0,
+            "TCP server side of the connection (address:port)", HFILL }},
+        { &hf_exchange_services,
+          { "Services", "exchange.services", FT_STRING, BASE_NONE, NULL, 0x0,
+            "Every Exchange service seen on the connection (one keep-alive connection may carry several)",
+            HFILL }},
+        { &hf_exchange_service,
+          { "Service of this request", "exchange.service", FT_STRING, BASE_NONE, NULL, 0x0,
+            "Exchange service of the HTTP request in this frame", HFILL }},
+        { &hf_exchange_rpc_target,
+          { "RPC target", "exchange.rpc.target", FT_STRING, BASE_NONE, NULL, 0x0,
+            "RPC endpoint an RPC/HTTP channel serves: mailbox, directory or referral", HFILL }},
+        { &hf_exchange_rpc_target_evidence,
+          { "RPC target evidence", "exchange.rpc.target_evidence", FT_STRING, BASE_NONE, NULL, 0x0,
+            "What decided the RPC target: the BIND inside the IN channel, or the port in the URI", HFILL }},
+        { &hf_exchange_rpch_cookie,
+          { "Virtual connection cookie", "exchange.rpch.cookie", FT_GUID, BASE_NONE, NULL, 0x0,
+            "RPC/HTTP virtual connection this channel belongs to (RTS CONN/A1, CONN/B1)", HFILL }},
+        { &hf_exchange_rpch_peer_stream,
+          { "Peer channel stream", "exchange.rpch.peer_stream", FT_UINT32, BASE_DEC, NULL, 0x0,
+            "tcp.stream of the other channel of the same virtual connection", HFILL }},
+        { &hf_exchange_mapi_request_type,
+          { "MAPI/HTTP request type", "exchange.mapi.request_type", FT_STRING, BASE_NONE, NULL, 0x0,
+            "X-RequestType of the MAPI/HTTP request in this frame (Connect, Execute, NotificationWait, Bind, ...)",
+            HFILL }},
+        { &hf_exchange_client_application,
+          { "Client application", "exchange.client.application", FT_STRING, BASE_NONE, NULL, 0x0,
+            "X-ClientApplication, else User-Agent, of the connection's requests", HFILL }},
+        { &hf_exchange_mailbox,
+          { "Mailbox", "exchange.mailbox", FT_STRING, BASE_NONE, NULL, 0x0,
+            "MailboxId of the MAPI/HTTP requests", HFILL }},
+        { &hf_exchange_tls_server_name,
+          { "TLS server name", "exchange.tls.server_name", FT_STRING, BASE_NONE, NULL, 0x0,
+            "Server name (SNI) of the connection's TLS ClientHello", HFILL }},
     };
     static gint *ett[] = {
         &ett_exchange,
@@ -230,12 +325,17 @@ proto_register_exchange(void)
     proto_register_subtree_array(ett, array_length(ett));
     expert_register_field_array(expert_register_protocol(proto_exchange), ei, array_length(ei));
 
-    module_t *m = prefs_register_protocol(proto_exchange, NULL);
+    module_t *m = prefs_register_protocol(proto_exchange, exch_tls_prefs_changed);
     prefs_register_bool_preference(m, "decode_learned_ports",
         "Decode learned Exchange ports as DCE/RPC",
         "Hand TCP ports announced by endpoint-mapper answers, and connections whose first bytes are an "
         "Exchange BIND, to the DCE/RPC dissector (fixes Exchange on 6001-6004 being shown as X11)",
         &exch_pref_decode_learned);
+    prefs_register_string_preference(m, "servers",
+        "Exchange servers",
+        "Host names and addresses of Exchange servers (separated by commas or blanks), so that TLS connections "
+        "Wireshark cannot decrypt are recognised; Exchange Online's front doors are known already",
+        &exch_pref_servers);
 
     exch_conv_init(proto_exchange);
     exchange_handle = register_dissector("exchange", dissect_exchange, proto_exchange);

@@ -15,6 +15,17 @@ FIELDS = [
     ('exchange.stream', 'FT_UINT32'),
     ('exchange.epm.learned', 'FT_STRING'),
     ('exchange.epm.learned_port', 'FT_UINT16'),
+    ('exchange.server.endpoint', 'FT_STRING'),
+    ('exchange.services', 'FT_STRING'),
+    ('exchange.service', 'FT_STRING'),
+    ('exchange.rpc.target', 'FT_STRING'),
+    ('exchange.rpc.target_evidence', 'FT_STRING'),
+    ('exchange.rpch.cookie', 'FT_GUID'),
+    ('exchange.rpch.peer_stream', 'FT_UINT32'),
+    ('exchange.mapi.request_type', 'FT_STRING'),
+    ('exchange.client.application', 'FT_STRING'),
+    ('exchange.mailbox', 'FT_STRING'),
+    ('exchange.tls.server_name', 'FT_STRING'),
 ]
 
 EXPERT = ['exchange.role_decided', 'exchange.role_changed', 'exchange.epm_learned',
@@ -45,9 +56,10 @@ def test_expert_infos_registered(tshark):
         == sorted(EXPERT)
 
 
-def test_preference_registered_with_default(tshark):
-    prefs = tshark.out('-G', 'defaultprefs')
+def test_preferences_registered_with_defaults(tshark):
+    prefs = tshark.out('-G', 'defaultprefs').splitlines()
     assert '#exchange.decode_learned_ports: TRUE' in prefs
+    assert '#exchange.servers: ' in prefs
 
 
 def test_role_values_are_documented_in_role_id(tshark):

@@ -1,0 +1,398 @@
+/* exchange_http.c
+ * HTTP-borne evidence: what an HTTP request (cleartext or decrypted TLS) and
+ * the bodies of RPC/HTTP channels say about a TCP conversation.
+ *
+ * Decides, all with confidence "certain":
+ *   - RPC over HTTP: a connection whose RPC_IN_DATA / RPC_OUT_DATA request
+ *     opens a virtual connection (RTS CONN/B1 / CONN/A1 carry its cookie) is
+ *     the rpc-in / rpc-out channel; a connection that only authenticates or
+ *     echoes is not a channel.  The channel's target (mailbox, directory,
+ *     referral) comes from the BIND inside the IN channel's body, else from
+ *     the port in the URI; the OUT channel shares its IN partner's target.
+ *     Channels pair by virtual-connection cookie.
+ *   - MAPI over HTTP: POST /mapi/emsmdb -> mailbox, POST /mapi/nspi -> directory.
+ *   - EWS (/EWS/), Autodiscover (/autodiscover/), OAB (/OAB/).
+ * Paths match at the start of the path only, case-insensitively.  One
+ * keep-alive connection may carry several services: the first decisive one
+ * is the role, all of them are listed in exchange.services.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#define WS_LOG_DOMAIN "exchange"
+#include "exchange.h"
+
+#include <epan/guid-utils.h>
+#include <epan/to_str.h>
+
+const value_string exch_target_vals[] = {
+    { EXCH_TARGET_NONE,      "none" },
+    { EXCH_TARGET_MAILBOX,   "mailbox" },
+    { EXCH_TARGET_DIRECTORY, "directory" },
+    { EXCH_TARGET_REFERRAL,  "referral" },
+    { 0, NULL }
+};
+
+static const struct {
+    const char      *prefix;     /* lower case, matched at the start of the path */
+    gboolean         whole_word; /* the prefix must end at '/', '?' or the end */
+    exch_role_t      role;
+    exch_transport_t transport;  /* NONE: http or https, as the connection is */
+    const char      *method;     /* required method, or NULL */
+} services[] = {
+    { "/mapi/emsmdb",   TRUE,  EXCH_ROLE_MAILBOX,      EXCH_TRANSPORT_MAPI_HTTP, "POST" },
+    { "/mapi/nspi",     TRUE,  EXCH_ROLE_DIRECTORY,    EXCH_TRANSPORT_MAPI_HTTP, "POST" },
+    { "/ews/",          FALSE, EXCH_ROLE_EWS,          EXCH_TRANSPORT_NONE,      NULL },
+    { "/autodiscover/", FALSE, EXCH_ROLE_AUTODISCOVER, EXCH_TRANSPORT_NONE,      NULL },
+    { "/oab/",          FALSE, EXCH_ROLE_OAB,          EXCH_TRANSPORT_NONE,      NULL },
+};
+
+/* Virtual-connection cookie -> the first channel that carried it. */
+static wmem_map_t *channels;
+
+static guint
+cookie_hash(gconstpointer k)
+{
+    const e_guid_t *g = (const e_guid_t *)k;
+    return g->data1 ^ ((guint)g->data2 << 16) ^ g->data3;
+}
+
+static gboolean
+cookie_equal(gconstpointer a, gconstpointer b)
+{
+    return guid_cmp((const e_guid_t *)a, (const e_guid_t *)b) == 0;
+}
+
+void
+exch_http_init(void)
+{
+    channels = wmem_map_new(wmem_file_scope(), cookie_hash, cookie_equal);
+}
+
+exch_target_t
+exch_http_target_of_iface(exch_iface_t i)
+{
+    switch (i) {
+    case EXCH_IF_EMSMDB:
+    case EXCH_IF_ASYNCEMSMDB:
+        return EXCH_TARGET_MAILBOX;
+    case EXCH_IF_NSPI:
+        return EXCH_TARGET_DIRECTORY;
+    case EXCH_IF_RFR:
+        return EXCH_TARGET_REFERRAL;
+    default:
+        return EXCH_TARGET_NONE;
+    }
+}
+
+/* The path of a request URI: origin-form as is, absolute-form without its
+ * scheme and authority. */
+static const char *
+uri_path(const char *uri)
+{
+    const char *p = strstr(uri, "://");
+    if (p && p < strchr(uri, '/') + 1) {
+        p = strchr(p + 3, '/');
+        return p ? p : "/";
+    }
+    return uri;
+}
+
+static gboolean
+path_has_prefix(const char *path, const char *prefix, gboolean whole_word)
+{
+    size_t n = strlen(prefix);
+    if (g_ascii_strncasecmp(path, prefix, n) != 0)
+        return FALSE;
+    return !whole_word || path[n] == '\0' || path[n] == '/' || path[n] == '?';
+}
+
+/* "X-Name: value\r\n" -> value (packet scope), for one header name. */
+static const char *
+header_value(packet_info *pinfo, GPtrArray *lines, const char *name)
+{
+    size_t n = strlen(name);
+    for (guint i = 0; lines && i < lines->len; i++) {
+        const char *l = exch_field_str(lines, i);
+        if (l && g_ascii_strncasecmp(l, name, n) == 0 && l[n] == ':') {
+            char *v = g_strstrip(wmem_strdup(pinfo->pool, l + n + 1));
+            return v;
+        }
+    }
+    return NULL;
+}
+
+/* Case-insensitive "MailboxId=" query parameter. */
+static const char *
+mailbox_id(packet_info *pinfo, const char *uri)
+{
+    const char *q = strchr(uri, '?');
+    while (q) {
+        q++;
+        if (g_ascii_strncasecmp(q, "mailboxid=", 10) == 0) {
+            size_t len = strcspn(q + 10, "&#");
+            return len ? wmem_strndup(pinfo->pool, q + 10, len) : NULL;
+        }
+        q = strchr(q, '&');
+    }
+    return NULL;
+}
+
+static const char *
+file_str(const char *s)
+{
+    return s ? wmem_strdup(wmem_file_scope(), s) : NULL;
+}
+
+static void
+add_service(exch_conv_t *c, packet_info *pinfo, exch_role_t role, const char *what)
+{
+    exch_frame_t *f = exch_frame_get(pinfo, TRUE);
+    f->service = val_to_str_const(role, exch_role_vals, "?");
+    if (!(c->services & (1u << role)) && c->role != EXCH_ROLE_NONE && c->role != role && what)
+        f->updated = TRUE;
+    c->services |= 1u << role;
+}
+
+/* ---- RPC over HTTP ---- */
+
+/* "/rpc/rpcproxy.dll?<server>:<port>" -> server (packet scope) and port. */
+static gboolean
+rpch_uri(packet_info *pinfo, const char *uri, const char **server, guint *port)
+{
+    const char *q = strchr(uri, '?');
+    if (!q)
+        return FALSE;
+    const char *colon = strrchr(q, ':');
+    if (!colon || colon == q + 1)
+        return FALSE;
+    *server = wmem_strndup(pinfo->pool, q + 1, (size_t)(colon - q - 1));
+    *port = (guint)strtoul(colon + 1, NULL, 10);
+    return TRUE;
+}
+
+static exch_target_t
+target_of_port(guint port)
+{
+    switch (port) {
+    case 6001: return EXCH_TARGET_MAILBOX;
+    case 6002: return EXCH_TARGET_REFERRAL;
+    case 6004: return EXCH_TARGET_DIRECTORY;
+    default:   return EXCH_TARGET_NONE;
+    }
+}
+
+static void
+set_target(exch_conv_t *c, exch_target_t t, exch_conf_t conf, const char *evidence)
+{
+    if (t == EXCH_TARGET_NONE || conf < c->target_conf || (conf == c->target_conf && c->target != EXCH_TARGET_NONE))
+        return;
+    c->target = t;
+    c->target_conf = conf;
+    c->target_evidence = file_str(evidence);
+}
+
+/* A BIND inside an RPC/HTTP channel names the endpoint behind the proxy. */
+gboolean
+exch_http_offer_bind(exch_conv_t *c, packet_info *pinfo, exch_iface_t iface, guint32 mask, const char *what)
+{
+    exch_target_t t = exch_http_target_of_iface(iface);
+    c->ifaces |= mask;
+    exch_target_t before = c->target;
+    set_target(c, t, EXCH_CONF_CERTAIN,
+               wmem_strdup_printf(pinfo->pool, "%s to %s inside the channel in frame %u", what,
+                                  exch_iface_name(iface), pinfo->num));
+    if (c->target != before && c->role != EXCH_ROLE_NONE)
+        exch_frame_get(pinfo, TRUE)->updated = TRUE;
+    return c->target != before;
+}
+
+/* The channel's virtual connection is known: it is a channel now, and it
+ * pairs with the other channel of the same cookie. */
+static void
+channel_opened(exch_conv_t *c, packet_info *pinfo, const e_guid_t *cookie)
+{
+    if (c->have_cookie)
+        return;
+    c->cookie = *cookie;
+    c->have_cookie = TRUE;
+
+    gboolean in = c->services & (1u << EXCH_ROLE_RPC_IN);
+    exch_evidence_t ev = { 0 };
+    ev.role = in ? EXCH_ROLE_RPC_IN : EXCH_ROLE_RPC_OUT;
+    ev.transport = EXCH_TRANSPORT_RPC_HTTP;
+    ev.conf = EXCH_CONF_CERTAIN;
+    ev.sender_is_client = TRUE;
+    ev.text = wmem_strdup_printf(pinfo->pool, "%s opening virtual connection %s (CONN/%s) in frame %u",
+                                 in ? "RPC_IN_DATA" : "RPC_OUT_DATA", guid_to_str(pinfo->pool, cookie),
+                                 in ? "B1" : "A1", pinfo->num);
+    exch_conv_offer(c, pinfo, &ev);
+
+    exch_conv_t *first = (exch_conv_t *)wmem_map_lookup(channels, &c->cookie);
+    if (!first) {
+        wmem_map_insert(channels, &c->cookie, c);
+    } else if (first != c && first->role != c->role) {
+        /* A recycled channel pairs with the partner already known. */
+        c->peer = first;
+        if (!first->peer)
+            first->peer = c;
+    }
+}
+
+/* RPC/HTTP channel bodies: RTS CONN/A1 or B1, then (IN) BIND and requests.
+ * Stock 4.0 leaves all but the header segment as HTTP "Continuation". */
+static void
+scan_channel_body(exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
+{
+    GPtrArray *a = exch_field_all(tree, EXCH_F_DATA);
+    for (guint i = 0; a && i < a->len; i++) {
+        field_info *fi = (field_info *)g_ptr_array_index(a, i);
+        guint len = (guint)MIN(tvb_captured_length_remaining(fi->ds_tvb, fi->start), fi->length);
+        if (len < 16)
+            continue;
+        exch_pdu_scan_t scan;
+        exch_rpc_scan(tvb_get_ptr(fi->ds_tvb, fi->start, len), len, &scan);
+        if (scan.have_cookie)
+            channel_opened(c, pinfo, &scan.cookie);
+        if (scan.n_uuids)
+            exch_rpc_offer_binds(c, pinfo, scan.uuids, scan.n_uuids, scan.bind_ptype);
+        if (scan.malformed)
+            exch_frame_get(pinfo, TRUE)->bad_bind = TRUE;
+    }
+    /* The header segment's RTS PDU, when stock DCE/RPC decoded it. */
+    GPtrArray *cookies = exch_field_all(tree, EXCH_F_RTS_COOKIE);
+    if (cookies && !c->have_cookie)
+        channel_opened(c, pinfo, fvalue_get_guid(EXCH_FI_VALUE((field_info *)g_ptr_array_index(cookies, 0))));
+}
+
+static void
+rpch_request(exch_conv_t *c, packet_info *pinfo, proto_tree *tree, gboolean in, const char *uri)
+{
+    c->transport = EXCH_TRANSPORT_RPC_HTTP;
+    add_service(c, pinfo, in ? EXCH_ROLE_RPC_IN : EXCH_ROLE_RPC_OUT, NULL);
+    const char *host = exch_field_str(exch_field_all(tree, EXCH_F_HTTP_HOST), 0);
+    if (host)
+        exch_tls_learn_host(pinfo, host, wmem_strdup_printf(pinfo->pool, "%s in frame %u",
+                                                           in ? "RPC_IN_DATA" : "RPC_OUT_DATA", pinfo->num));
+
+    const char *server;
+    guint port;
+    if (rpch_uri(pinfo, uri, &server, &port)) {
+        if (!c->server_name)
+            c->server_name = wmem_strdup_printf(wmem_file_scope(), "%s:%u", server, port);
+        set_target(c, target_of_port(port), EXCH_CONF_INFERRED,
+                   wmem_strdup_printf(pinfo->pool, "URI port %u in frame %u", port, pinfo->num));
+    }
+    /* No role yet: echo requests and authentication legs open no virtual
+     * connection, so a channel is decided by its CONN/B1 or CONN/A1
+     * (scan_channel_body), not by the method. */
+}
+
+/* ---- Autodiscover answers ---- */
+
+#define AUTODISCOVER_SCAN_MAX  65536   /* bytes of one answer we look at */
+#define AUTODISCOVER_HOSTS_MAX 32      /* host names we take from one answer */
+
+/* p points at the "://" of an http or https URL. */
+static gboolean
+after_http_scheme(const char *body, const char *p)
+{
+    return (p - body >= 5 && g_ascii_strncasecmp(p - 5, "https", 5) == 0) ||
+           (p - body >= 4 && g_ascii_strncasecmp(p - 4, "http", 4) == 0);
+}
+
+/* An Autodiscover answer names the hosts of the user's Exchange services
+ * (EwsUrl, OABUrl, the mapiHttp URLs, RPC/HTTP servers): remember them, so
+ * that TLS connections to them are recognised without keys. */
+static void
+autodiscover_answer(exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
+{
+    if (!(c->services & (1u << EXCH_ROLE_AUTODISCOVER)) || !c->have_endpoints ||
+        (addresses_equal(&pinfo->src, &c->client.addr) && pinfo->srcport == c->client.port))
+        return;
+    GPtrArray *bodies = exch_field_all(tree, EXCH_F_HTTP_FILE_DATA);
+    for (guint i = 0; bodies && i < bodies->len; i++) {
+        const char *body = exch_field_str(bodies, i);
+        if (!body)
+            continue;
+        const char *end = body + strnlen(body, AUTODISCOVER_SCAN_MAX);
+        const char *why = wmem_strdup_printf(pinfo->pool, "the Autodiscover answer in frame %u", pinfo->num);
+        guint taken = 0;
+        for (const char *p = body; taken < AUTODISCOVER_HOSTS_MAX && (p = g_strstr_len(p, end - p, "://")); p += 3) {
+            const char *host = p + 3;
+            size_t len = strcspn(host, "/:?#\"'<> \r\n\t");
+            if (!after_http_scheme(body, p) || len == 0 || len > 253)
+                continue;
+            exch_tls_learn_host(pinfo, wmem_strndup(pinfo->pool, host, len), why);
+            taken++;
+        }
+    }
+}
+
+/* ---- MAPI/HTTP, EWS, Autodiscover, OAB ---- */
+
+static void
+service_request(exch_conv_t *c, packet_info *pinfo, proto_tree *tree, const char *method, const char *uri)
+{
+    const char *path = uri_path(uri);
+    for (size_t i = 0; i < G_N_ELEMENTS(services); i++) {
+        if (!path_has_prefix(path, services[i].prefix, services[i].whole_word))
+            continue;
+        if (services[i].method && strcmp(method, services[i].method) != 0)
+            continue;
+
+        exch_evidence_t ev = { 0 };
+        ev.role = services[i].role;
+        ev.transport = services[i].transport != EXCH_TRANSPORT_NONE ? services[i].transport
+                     : (c->tls ? EXCH_TRANSPORT_HTTPS : EXCH_TRANSPORT_HTTP);
+        ev.conf = EXCH_CONF_CERTAIN;
+        ev.sender_is_client = TRUE;
+        size_t plen = strcspn(path, "?");
+        ev.text = wmem_strdup_printf(pinfo->pool, "%s %.*s in frame %u", method, (int)MIN(plen, 80), path,
+                                     pinfo->num);
+        add_service(c, pinfo, ev.role, ev.text);
+        exch_conv_offer(c, pinfo, &ev);
+
+        GPtrArray *lines = exch_field_all(tree, EXCH_F_HTTP_REQUEST_LINE);
+        if (ev.transport == EXCH_TRANSPORT_MAPI_HTTP) {
+            exch_frame_get(pinfo, TRUE)->request_type = file_str(header_value(pinfo, lines, "X-RequestType"));
+            if (!c->mailbox)
+                c->mailbox = file_str(mailbox_id(pinfo, uri));
+        }
+        if (!c->client_app)
+            c->client_app = file_str(header_value(pinfo, lines, "X-ClientApplication"));
+        if (!c->client_app)
+            c->client_app = file_str(exch_field_str(exch_field_all(tree, EXCH_F_HTTP_USER_AGENT), 0));
+
+        /* The host serving Exchange, for TLS connections to it that cannot
+         * be decrypted. */
+        const char *host = exch_field_str(exch_field_all(tree, EXCH_F_HTTP_HOST), 0);
+        if (host) {
+            if (!c->server_name)
+                c->server_name = file_str(host);
+            exch_tls_learn_host(pinfo, host, ev.text);
+        }
+        return;
+    }
+}
+
+/* All HTTP evidence in one frame (first pass only). */
+void
+exch_http_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
+{
+    GPtrArray *methods = exch_field_all(tree, EXCH_F_HTTP_METHOD);
+    GPtrArray *uris = exch_field_all(tree, EXCH_F_HTTP_URI);
+    for (guint i = 0; methods && uris && i < methods->len && i < uris->len; i++) {
+        const char *method = exch_field_str(methods, i);
+        const char *uri = exch_field_str(uris, i);
+        if (!method || !uri)
+            continue;
+        c->http_seen = TRUE;
+        if (strcmp(method, "RPC_IN_DATA") == 0 || strcmp(method, "RPC_OUT_DATA") == 0)
+            rpch_request(c, pinfo, tree, method[4] == 'I', uri);
+        else
+            service_request(c, pinfo, tree, method, uri);
+    }
+    if (c->transport == EXCH_TRANSPORT_RPC_HTTP)
+        scan_channel_body(c, pinfo, tree);
+    autodiscover_answer(c, pinfo, tree);
+}

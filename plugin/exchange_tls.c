@@ -1,0 +1,229 @@
+/* exchange_tls.c
+ * TLS evidence: which encrypted connections go to Exchange, and what can
+ * honestly be said about them when Wireshark cannot decrypt them.
+ *
+ * Decides, never above confidence "inferred":
+ *   - a server name that starts with "autodiscover." (or is Exchange
+ *     Online's autodiscover-s.outlook.com) -> autodiscover;
+ *   - a connection to an Exchange host -> "unknown", where Exchange hosts
+ *     are Exchange Online's front doors, the names and addresses in the
+ *     exchange.servers preference, and hosts that served decrypted or
+ *     cleartext Exchange requests elsewhere in the capture;
+ *   - such a connection whose application data runs one way, as on an
+ *     RPC/HTTP channel, -> rpc-in or rpc-out (see flow_role()).
+ * Decrypted HTTP (exchange_http.c) replaces all of it with certain evidence.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#define WS_LOG_DOMAIN "exchange"
+#include "exchange.h"
+
+#include <epan/to_str.h>
+#include <wsutil/inet_addr.h>
+
+#define TLS_APPLICATION_DATA 23
+
+/* Exchange Online front doors: MAPI/HTTP, EWS, OAB and Autodiscover all
+ * hide behind these names, so the name alone says Exchange, not the role. */
+static const char *const exo_hosts[] = {
+    "outlook.office365.com",
+    "outlook.office.com",
+    "outlook.cloud.microsoft",
+};
+
+/* Flow thresholds for the RPC/HTTP channel inference (bytes of application
+ * data after the handshake). */
+#define FLOW_MIN_BYTES   1024   /* the busy side has sent at least this */
+#define FLOW_RATIO       8      /* ... and this many times the quiet side */
+
+const char *exch_pref_servers = "";
+static GHashTable *pref_hosts;     /* lower-case names and canonical addresses */
+static wmem_map_t *learned_hosts;  /* lower-case host -> "why" (file scope) */
+static guint hosts_gen = 1;        /* bumped when either list changes */
+
+static char *
+canonical_host(const char *s, size_t len)
+{
+    char *h = g_ascii_strdown(s, (gssize)len);
+    ws_in6_addr a6;
+    ws_in4_addr a4;
+    if (ws_inet_pton4(h, &a4)) {
+        address a;
+        set_address(&a, AT_IPv4, 4, &a4);
+        char *c = address_to_str(NULL, &a);
+        g_free(h);
+        h = g_strdup(c);
+        wmem_free(NULL, c);
+    } else if (ws_inet_pton6(h, &a6)) {
+        address a;
+        set_address(&a, AT_IPv6, 16, &a6);
+        char *c = address_to_str(NULL, &a);
+        g_free(h);
+        h = g_strdup(c);
+        wmem_free(NULL, c);
+    }
+    return h;
+}
+
+/* Re-read exchange.servers: names or addresses, separated by commas,
+ * semicolons or blanks. */
+void
+exch_tls_prefs_changed(void)
+{
+    if (!pref_hosts)
+        pref_hosts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_hash_table_remove_all(pref_hosts);
+    gchar **tokens = g_strsplit_set(exch_pref_servers ? exch_pref_servers : "", ",; \t", -1);
+    for (gchar **t = tokens; *t; t++) {
+        if (**t)
+            g_hash_table_add(pref_hosts, canonical_host(*t, strlen(*t)));
+    }
+    g_strfreev(tokens);
+    hosts_gen++;
+}
+
+void
+exch_tls_init(void)
+{
+    learned_hosts = wmem_map_new(wmem_file_scope(), g_str_hash, g_str_equal);
+    if (!pref_hosts)
+        exch_tls_prefs_changed();
+    hosts_gen++;
+}
+
+/* A host that served an Exchange request ("mail.contoso.com:443" and
+ * "[2001:db8::1]:443" lose their port). */
+void
+exch_tls_learn_host(packet_info *pinfo _U_, const char *host, const char *why)
+{
+    size_t len = strlen(host);
+    if (host[0] == '[') {
+        const char *end = strchr(host, ']');
+        host++;
+        len = end ? (size_t)(end - host) : len - 1;
+    } else if (strchr(host, ':') == strrchr(host, ':') && strchr(host, ':')) {
+        len = (size_t)(strchr(host, ':') - host);
+    }
+    char *h = canonical_host(host, len);
+    if (!wmem_map_lookup(learned_hosts, h)) {
+        wmem_map_insert(learned_hosts, wmem_strdup(wmem_file_scope(), h), wmem_strdup(wmem_file_scope(), why));
+        hosts_gen++;
+    }
+    g_free(h);
+}
+
+/* Why this connection goes to Exchange, or NULL. */
+static const char *
+exchange_host(exch_conv_t *c, packet_info *pinfo)
+{
+    char *server = c->have_endpoints ? address_to_str(pinfo->pool, &c->server.addr) : NULL;
+    const char *names[] = { c->sni, server };
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+        const char *n = names[i];
+        if (!n)
+            continue;
+        if (i == 0) {
+            for (size_t k = 0; k < G_N_ELEMENTS(exo_hosts); k++) {
+                if (strcmp(n, exo_hosts[k]) == 0)
+                    return wmem_strdup_printf(pinfo->pool, "%s is an Exchange Online front door", n);
+            }
+        }
+        if (pref_hosts && g_hash_table_contains(pref_hosts, n))
+            return wmem_strdup_printf(pinfo->pool, "%s is listed in exchange.servers", n);
+        const char *why = (const char *)wmem_map_lookup(learned_hosts, n);
+        if (why)
+            return wmem_strdup_printf(pinfo->pool, "%s served %s", n, why);
+    }
+    return NULL;
+}
+
+static gboolean
+is_autodiscover_name(const char *sni)
+{
+    return g_str_has_prefix(sni, "autodiscover.") || strcmp(sni, "autodiscover-s.outlook.com") == 0;
+}
+
+/* Which way application data flows.  An RPC/HTTP IN channel carries only
+ * the client's data once its request is sent (the proxy answers nothing
+ * until the channel closes); an OUT channel carries one short request and
+ * then only the server's stream.  Index 0 is client->server. */
+static exch_role_t
+flow_role(const exch_conv_t *c)
+{
+    guint64 up = c->app_bytes[0], down = c->app_bytes[1];
+    if (up >= FLOW_MIN_BYTES && up >= FLOW_RATIO * down && c->app_records[0] >= 3)
+        return EXCH_ROLE_RPC_IN;
+    if (down >= FLOW_MIN_BYTES && down >= FLOW_RATIO * up && c->app_records[1] >= 3)
+        return EXCH_ROLE_RPC_OUT;
+    return EXCH_ROLE_UNKNOWN;
+}
+
+/* TLS bookkeeping of one frame (first pass): server name, and the
+ * application data each side sent. */
+void
+exch_tls_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
+{
+    GPtrArray *sni = exch_field_all(tree, EXCH_F_TLS_SNI);
+    if (sni && !c->sni) {
+        const char *name = exch_field_str(sni, 0);
+        if (name && *name) {
+            char *lower = g_ascii_strdown(name, -1);
+            c->sni = wmem_strdup(wmem_file_scope(), lower);
+            g_free(lower);
+        }
+        exch_conv_set_endpoints(c, pinfo, TRUE);     /* the ClientHello's sender */
+    }
+
+    GPtrArray *types = exch_field_all(tree, EXCH_F_TLS_CONTENT_TYPE);
+    GPtrArray *lengths = exch_field_all(tree, EXCH_F_TLS_RECORD_LENGTH);
+    if (!types)
+        return;
+    c->tls = TRUE;
+    if (!c->have_endpoints || !lengths)
+        return;
+    int dir = (addresses_equal(&pinfo->src, &c->client.addr) && pinfo->srcport == c->client.port) ? 0 : 1;
+    for (guint i = 0; i < types->len && i < lengths->len; i++) {
+        field_info *t = (field_info *)g_ptr_array_index(types, i);
+        field_info *l = (field_info *)g_ptr_array_index(lengths, i);
+        if (fvalue_get_uinteger(EXCH_FI_VALUE(t)) != TLS_APPLICATION_DATA)
+            continue;
+        c->app_bytes[dir] += fvalue_get_uinteger(EXCH_FI_VALUE(l));
+        c->app_records[dir]++;
+    }
+}
+
+/* What can be said of a TLS connection without its plaintext (first pass,
+ * after the HTTP evidence of the same frame). */
+void
+exch_tls_infer(packet_info *pinfo, exch_conv_t *c)
+{
+    if (!c->tls || c->http_seen || c->conf == EXCH_CONF_CERTAIN || c->not_exchange)
+        return;
+
+    exch_evidence_t ev = { 0 };
+    ev.transport = EXCH_TRANSPORT_HTTPS;
+    ev.conf = EXCH_CONF_INFERRED;
+    if (c->sni && is_autodiscover_name(c->sni)) {
+        ev.role = EXCH_ROLE_AUTODISCOVER;
+        ev.text = wmem_strdup_printf(pinfo->pool, "TLS server name %s names an Autodiscover host; not decrypted",
+                                     c->sni);
+        exch_conv_offer(c, pinfo, &ev);
+        return;
+    }
+
+    const char *why = exchange_host(c, pinfo);
+    if (!why)
+        return;
+    ev.role = flow_role(c);
+    if (ev.role == EXCH_ROLE_UNKNOWN)
+        ev.text = wmem_strdup_printf(pinfo->pool, "TLS to an Exchange host (%s); not decrypted, role unknown", why);
+    else
+        ev.text = wmem_strdup_printf(pinfo->pool,
+                                     "TLS to an Exchange host (%s); not decrypted; application data one way "
+                                     "(client %" PRIu64 " B, server %" PRIu64 " B) as on an RPC/HTTP %s channel",
+                                     why, c->app_bytes[0], c->app_bytes[1],
+                                     ev.role == EXCH_ROLE_RPC_IN ? "IN" : "OUT");
+    if (ev.role == EXCH_ROLE_RPC_IN || ev.role == EXCH_ROLE_RPC_OUT)
+        ev.transport = EXCH_TRANSPORT_HTTPS;
+    exch_conv_offer(c, pinfo, &ev);
+}
