@@ -136,6 +136,13 @@ typedef struct exch_conv_s {
     struct exch_conv_s *peer;       /* the other channel of the virtual connection */
     guint64          app_bytes[2];  /* TLS application data: [0] client->server, [1] back */
     guint32          app_records[2];
+    guint64          run_bytes[2];  /* ... sent since the other side last sent any */
+    guint32          run_records[2];
+    exch_role_t      flow;          /* rpc-in/rpc-out when the data ran one way, else none */
+    struct exch_conv_s *flow_peer;  /* the opposite one-way connection it pairs with */
+    nstime_t         start;         /* time of the first frame seen */
+    gboolean         tls13;         /* the ServerHello chose TLS 1.3 */
+    gboolean         client_finished; /* TLS 1.3: the client's Finished went by */
     guint            host_gen;      /* learned-host generation last checked */
 } exch_conv_t;
 
@@ -187,6 +194,8 @@ typedef enum {
     EXCH_F_TLS_SNI,
     EXCH_F_TLS_CONTENT_TYPE,
     EXCH_F_TLS_RECORD_LENGTH,
+    EXCH_F_TLS_HANDSHAKE_TYPE,
+    EXCH_F_TLS_SUPPORTED_VERSION,
     EXCH_F_COUNT
 } exch_field_t;
 
@@ -205,6 +214,8 @@ gboolean     exch_conv_offer(exch_conv_t *c, packet_info *pinfo, const exch_evid
 void         exch_conv_set_endpoints(exch_conv_t *c, packet_info *pinfo, gboolean sender_is_client);
 char        *exch_endpoint_to_str(wmem_allocator_t *scope, const exch_endpoint_t *ep);
 const char  *exch_iface_name(exch_iface_t i);
+const exch_conv_t *exch_conv_target_source(const exch_conv_t *c);
+guint32      exch_conv_ifaces(const exch_conv_t *c, exch_iface_t *main_iface);
 
 /* ---- exchange_rpc.c: RPC/TCP evidence (EPM answers, BINDs) ---- */
 extern gboolean exch_pref_decode_learned;  /* hand learned ports to DCE/RPC */

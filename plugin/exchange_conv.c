@@ -92,6 +92,7 @@ exch_conv_get(packet_info *pinfo, gboolean create, proto_tree *tree)
     struct tcp_analysis *tcpd = get_tcp_conversation_data(conv, pinfo);
     c->stream = tcpd ? tcpd->stream : 0;
     c->first_frame = pinfo->num;
+    c->start = pinfo->abs_ts;
     conversation_add_proto_data(conv, exch_proto, c);
 
     /* A SYN tells the sides before any evidence does. */
@@ -225,4 +226,22 @@ exch_conv_offer(exch_conv_t *c, packet_info *pinfo, const exch_evidence_t *ev)
     take(c, pinfo, ev);
     c->ifaces = ev->ifaces;
     return before != c->role;
+}
+
+/* An RPC/HTTP OUT channel carries the answers of the interface bound on its
+ * IN channel, so it serves that channel's target and interfaces. */
+const exch_conv_t *
+exch_conv_target_source(const exch_conv_t *c)
+{
+    return (c->role == EXCH_ROLE_RPC_OUT && c->peer && c->peer->target_conf > c->target_conf) ? c->peer : c;
+}
+
+guint32
+exch_conv_ifaces(const exch_conv_t *c, exch_iface_t *main_iface)
+{
+    if (c->role == EXCH_ROLE_RPC_OUT && c->iface == EXCH_IF_NONE && !c->ifaces && c->peer)
+        c = c->peer;
+    if (main_iface)
+        *main_iface = c->iface;
+    return c->ifaces | (c->iface != EXCH_IF_NONE ? 1u << c->iface : 0);
 }

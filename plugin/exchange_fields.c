@@ -41,6 +41,8 @@ static exch_foreign_t foreign[EXCH_F_COUNT] = {
     [EXCH_F_TLS_SNI]          = { "tls.handshake.extensions_server_name", -1 },
     [EXCH_F_TLS_CONTENT_TYPE] = { "tls.record.content_type", -1 },
     [EXCH_F_TLS_RECORD_LENGTH]= { "tls.record.length", -1 },
+    [EXCH_F_TLS_HANDSHAKE_TYPE]   = { "tls.handshake.type", -1 },
+    [EXCH_F_TLS_SUPPORTED_VERSION]= { "tls.handshake.extensions.supported_version", -1 },
 };
 
 /* Called from the handoff, when every built-in field is registered. */

@@ -226,6 +226,7 @@ channel_opened(exch_conv_t *c, packet_info *pinfo, const e_guid_t *cookie)
                                  in ? "RPC_IN_DATA" : "RPC_OUT_DATA", guid_to_str(pinfo->pool, cookie),
                                  in ? "B1" : "A1", pinfo->num);
     exch_conv_offer(c, pinfo, &ev);
+    exch_frame_get(pinfo, TRUE)->service = val_to_str_const(ev.role, exch_role_vals, "?");
 
     exch_conv_t *first = (exch_conv_t *)wmem_map_lookup(channels, &c->cookie);
     if (!first) {
@@ -268,16 +269,18 @@ static void
 rpch_request(exch_conv_t *c, packet_info *pinfo, proto_tree *tree, gboolean in, const char *uri)
 {
     c->transport = EXCH_TRANSPORT_RPC_HTTP;
-    add_service(c, pinfo, in ? EXCH_ROLE_RPC_IN : EXCH_ROLE_RPC_OUT, NULL);
+    /* Which channel it would be; not yet a service of the frame, as an echo
+     * request or an authentication leg never becomes a channel. */
+    c->services |= 1u << (in ? EXCH_ROLE_RPC_IN : EXCH_ROLE_RPC_OUT);
     const char *host = exch_field_str(exch_field_all(tree, EXCH_F_HTTP_HOST), 0);
     if (host)
-        exch_tls_learn_host(pinfo, host, wmem_strdup_printf(pinfo->pool, "%s in frame %u",
+        exch_tls_learn_host(pinfo, host, wmem_strdup_printf(pinfo->pool, "served %s in frame %u",
                                                            in ? "RPC_IN_DATA" : "RPC_OUT_DATA", pinfo->num));
 
     const char *server;
     guint port;
     if (rpch_uri(pinfo, uri, &server, &port)) {
-        if (!c->server_name)
+        if (!c->server_name || c->server_name == c->sni)     /* the URI names the RPC server */
             c->server_name = wmem_strdup_printf(wmem_file_scope(), "%s:%u", server, port);
         set_target(c, target_of_port(port), EXCH_CONF_INFERRED,
                    wmem_strdup_printf(pinfo->pool, "URI port %u in frame %u", port, pinfo->num));
@@ -315,7 +318,8 @@ autodiscover_answer(exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
         if (!body)
             continue;
         const char *end = body + strnlen(body, AUTODISCOVER_SCAN_MAX);
-        const char *why = wmem_strdup_printf(pinfo->pool, "the Autodiscover answer in frame %u", pinfo->num);
+        const char *why = wmem_strdup_printf(pinfo->pool, "is named in the Autodiscover answer in frame %u",
+                                             pinfo->num);
         guint taken = 0;
         for (const char *p = body; taken < AUTODISCOVER_HOSTS_MAX && (p = g_strstr_len(p, end - p, "://")); p += 3) {
             const char *host = p + 3;
@@ -367,9 +371,9 @@ service_request(exch_conv_t *c, packet_info *pinfo, proto_tree *tree, const char
          * be decrypted. */
         const char *host = exch_field_str(exch_field_all(tree, EXCH_F_HTTP_HOST), 0);
         if (host) {
-            if (!c->server_name)
+            if (!c->server_name || c->server_name == c->sni)
                 c->server_name = file_str(host);
-            exch_tls_learn_host(pinfo, host, ev.text);
+            exch_tls_learn_host(pinfo, host, wmem_strdup_printf(pinfo->pool, "served %s", ev.text));
         }
         return;
     }

@@ -18,6 +18,8 @@
 #define WS_LOG_DOMAIN "exchange"
 #include "exchange.h"
 
+#include <math.h>
+
 #include <epan/to_str.h>
 #include <wsutil/inet_addr.h>
 
@@ -33,13 +35,15 @@ static const char *const exo_hosts[] = {
 
 /* Flow thresholds for the RPC/HTTP channel inference (bytes of application
  * data after the handshake). */
-#define FLOW_MIN_BYTES   1024   /* the busy side has sent at least this */
-#define FLOW_RATIO       8      /* ... and this many times the quiet side */
+#define FLOW_MIN_BYTES   512    /* one side sent at least this ... */
+#define FLOW_MIN_RECORDS 4      /* ... in this many records, unanswered */
+#define FLOW_PAIR_WINDOW 10.0   /* seconds between the openings of IN and OUT */
 
 const char *exch_pref_servers = "";
 static GHashTable *pref_hosts;     /* lower-case names and canonical addresses */
 static wmem_map_t *learned_hosts;  /* lower-case host -> "why" (file scope) */
 static guint hosts_gen = 1;        /* bumped when either list changes */
+static wmem_list_t *flow_convs;    /* TLS connections to Exchange hosts with one-way data */
 
 static char *
 canonical_host(const char *s, size_t len)
@@ -86,6 +90,7 @@ void
 exch_tls_init(void)
 {
     learned_hosts = wmem_map_new(wmem_file_scope(), g_str_hash, g_str_equal);
+    flow_convs = wmem_list_new(wmem_file_scope());
     if (!pref_hosts)
         exch_tls_prefs_changed();
     hosts_gen++;
@@ -132,7 +137,7 @@ exchange_host(exch_conv_t *c, packet_info *pinfo)
             return wmem_strdup_printf(pinfo->pool, "%s is listed in exchange.servers", n);
         const char *why = (const char *)wmem_map_lookup(learned_hosts, n);
         if (why)
-            return wmem_strdup_printf(pinfo->pool, "%s served %s", n, why);
+            return wmem_strdup_printf(pinfo->pool, "%s %s", n, why);
     }
     return NULL;
 }
@@ -143,19 +148,55 @@ is_autodiscover_name(const char *sni)
     return g_str_has_prefix(sni, "autodiscover.") || strcmp(sni, "autodiscover-s.outlook.com") == 0;
 }
 
-/* Which way application data flows.  An RPC/HTTP IN channel carries only
+/* Which way application data runs.  An RPC/HTTP IN channel carries only
  * the client's data once its request is sent (the proxy answers nothing
  * until the channel closes); an OUT channel carries one short request and
- * then only the server's stream.  Index 0 is client->server. */
+ * then only the server's stream.  What came before (TLS handshake, a 401
+ * authentication leg) does not count: only the run since the other side
+ * last spoke.  Index 0 is client->server. */
 static exch_role_t
-flow_role(const exch_conv_t *c)
+flow_of(const exch_conv_t *c)
 {
-    guint64 up = c->app_bytes[0], down = c->app_bytes[1];
-    if (up >= FLOW_MIN_BYTES && up >= FLOW_RATIO * down && c->app_records[0] >= 3)
+    if (c->run_bytes[0] >= FLOW_MIN_BYTES && c->run_records[0] >= FLOW_MIN_RECORDS)
         return EXCH_ROLE_RPC_IN;
-    if (down >= FLOW_MIN_BYTES && down >= FLOW_RATIO * up && c->app_records[1] >= 3)
+    if (c->run_bytes[1] >= FLOW_MIN_BYTES && c->run_records[1] >= FLOW_MIN_RECORDS)
         return EXCH_ROLE_RPC_OUT;
-    return EXCH_ROLE_UNKNOWN;
+    return EXCH_ROLE_NONE;
+}
+
+static double
+start_gap(const exch_conv_t *a, const exch_conv_t *b)
+{
+    nstime_t d;
+    nstime_delta(&d, &a->start, &b->start);
+    return fabs(nstime_to_sec(&d));
+}
+
+/* One-way data alone also fits an upload or a download (an EWS attachment,
+ * an OAB file); RPC/HTTP opens its two channels together.  So a one-way
+ * connection is called a channel only with an opposite one-way partner to
+ * the same server endpoint opened within FLOW_PAIR_WINDOW seconds; the
+ * nearest unpaired one is taken. */
+static void
+flow_pair(exch_conv_t *c)
+{
+    exch_conv_t *best = NULL;
+    double best_gap = FLOW_PAIR_WINDOW;
+    for (wmem_list_frame_t *f = wmem_list_head(flow_convs); f; f = wmem_list_frame_next(f)) {
+        exch_conv_t *o = (exch_conv_t *)wmem_list_frame_data(f);
+        if (o == c || o->flow_peer || o->flow == c->flow || o->flow == EXCH_ROLE_NONE ||
+            o->server.port != c->server.port || !addresses_equal(&o->server.addr, &c->server.addr))
+            continue;
+        double gap = start_gap(c, o);
+        if (gap <= best_gap) {
+            best = o;
+            best_gap = gap;
+        }
+    }
+    if (best) {
+        c->flow_peer = best;
+        best->flow_peer = c;     /* it takes its role at its own next frame */
+    }
 }
 
 /* TLS bookkeeping of one frame (first pass): server name, and the
@@ -170,6 +211,8 @@ exch_tls_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
             char *lower = g_ascii_strdown(name, -1);
             c->sni = wmem_strdup(wmem_file_scope(), lower);
             g_free(lower);
+            if (!c->server_name)        /* until a Host header or URI names it */
+                c->server_name = c->sni;
         }
         exch_conv_set_endpoints(c, pinfo, TRUE);     /* the ClientHello's sender */
     }
@@ -182,13 +225,33 @@ exch_tls_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
     if (!c->have_endpoints || !lengths)
         return;
     int dir = (addresses_equal(&pinfo->src, &c->client.addr) && pinfo->srcport == c->client.port) ? 0 : 1;
+
+    /* A ServerHello choosing TLS 1.3 (supported_versions 0x0304). */
+    guint32 hs_type, version;
+    if (dir == 1 && exch_field_uint(tree, EXCH_F_TLS_HANDSHAKE_TYPE, &hs_type) &&
+        exch_field_uint(tree, EXCH_F_TLS_SUPPORTED_VERSION, &version) && version == 0x0304)
+        c->tls13 = TRUE;
+
     for (guint i = 0; i < types->len && i < lengths->len; i++) {
         field_info *t = (field_info *)g_ptr_array_index(types, i);
         field_info *l = (field_info *)g_ptr_array_index(lengths, i);
         if (fvalue_get_uinteger(EXCH_FI_VALUE(t)) != TLS_APPLICATION_DATA)
             continue;
-        c->app_bytes[dir] += fvalue_get_uinteger(EXCH_FI_VALUE(l));
+        /* TLS 1.3 hides the rest of the handshake in application-data
+         * records: the server's before the client's Finished, and that
+         * Finished, the client's first.  They are not data. */
+        if (c->tls13 && !c->client_finished) {
+            if (dir == 0)
+                c->client_finished = TRUE;
+            continue;
+        }
+        guint32 len = fvalue_get_uinteger(EXCH_FI_VALUE(l));
+        c->app_bytes[dir] += len;
         c->app_records[dir]++;
+        c->run_bytes[dir] += len;
+        c->run_records[dir]++;
+        c->run_bytes[!dir] = 0;
+        c->run_records[!dir] = 0;
     }
 }
 
@@ -214,16 +277,22 @@ exch_tls_infer(packet_info *pinfo, exch_conv_t *c)
     const char *why = exchange_host(c, pinfo);
     if (!why)
         return;
-    ev.role = flow_role(c);
-    if (ev.role == EXCH_ROLE_UNKNOWN)
+    if (c->flow == EXCH_ROLE_NONE && c->have_endpoints && (c->flow = flow_of(c)) != EXCH_ROLE_NONE) {
+        wmem_list_append(flow_convs, c);
+        flow_pair(c);
+    }
+    ev.role = c->flow_peer ? c->flow : EXCH_ROLE_UNKNOWN;
+    if (ev.role == EXCH_ROLE_UNKNOWN) {
         ev.text = wmem_strdup_printf(pinfo->pool, "TLS to an Exchange host (%s); not decrypted, role unknown", why);
-    else
+    } else {
+        gboolean in = ev.role == EXCH_ROLE_RPC_IN;
         ev.text = wmem_strdup_printf(pinfo->pool,
-                                     "TLS to an Exchange host (%s); not decrypted; application data one way "
-                                     "(client %" PRIu64 " B, server %" PRIu64 " B) as on an RPC/HTTP %s channel",
-                                     why, c->app_bytes[0], c->app_bytes[1],
-                                     ev.role == EXCH_ROLE_RPC_IN ? "IN" : "OUT");
-    if (ev.role == EXCH_ROLE_RPC_IN || ev.role == EXCH_ROLE_RPC_OUT)
-        ev.transport = EXCH_TRANSPORT_HTTPS;
+                                     "TLS to an Exchange host (%s); not decrypted; data runs one way, from the %s "
+                                     "(client %" PRIu64 " B, server %" PRIu64 " B so far), and stream %u to the "
+                                     "same server, opened %.3f s apart, runs the other way: as an RPC/HTTP %s channel",
+                                     why, in ? "client" : "server", c->app_bytes[0], c->app_bytes[1],
+                                     c->flow_peer->stream,
+                                     start_gap(c, c->flow_peer), in ? "IN" : "OUT");
+    }
     exch_conv_offer(c, pinfo, &ev);
 }

@@ -84,10 +84,12 @@ add_role(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const exch_conv_t 
                               val_to_str_const(c->transport, exch_transport_vals, "?")));
     /* The deciding interface first, then any other Exchange interface the
      * connection used (e.g. AsyncEMSMDB beside EMSMDB). */
-    if (c->iface != EXCH_IF_NONE)
-        GEN(proto_tree_add_string(tree, hf_exchange_interface, tvb, 0, 0, exch_iface_name(c->iface)));
+    exch_iface_t main_iface;
+    guint32 ifaces = exch_conv_ifaces(c, &main_iface);
+    if (main_iface != EXCH_IF_NONE)
+        GEN(proto_tree_add_string(tree, hf_exchange_interface, tvb, 0, 0, exch_iface_name(main_iface)));
     for (int i = EXCH_IF_NONE + 1; i < EXCH_IF_COUNT; i++) {
-        if (i != (int)c->iface && (c->ifaces & (1u << i)))
+        if (i != (int)main_iface && (ifaces & (1u << i)))
             GEN(proto_tree_add_string(tree, hf_exchange_interface, tvb, 0, 0, exch_iface_name((exch_iface_t)i)));
     }
     GEN(proto_tree_add_string(tree, hf_exchange_confidence, tvb, 0, 0,
@@ -115,9 +117,7 @@ add_role(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const exch_conv_t 
         }
         GEN(proto_tree_add_string(tree, hf_exchange_services, tvb, 0, 0, wmem_strbuf_get_str(list)));
     }
-    /* An OUT channel serves what its IN partner's BIND says. */
-    const exch_conv_t *tc = (c->role == EXCH_ROLE_RPC_OUT && c->peer && c->peer->target_conf > c->target_conf)
-                          ? c->peer : c;
+    const exch_conv_t *tc = exch_conv_target_source(c);
     if (tc->target != EXCH_TARGET_NONE) {
         GEN(proto_tree_add_string(tree, hf_exchange_rpc_target, tvb, 0, 0,
                                   val_to_str_const(tc->target, exch_target_vals, "?")));
