@@ -17,7 +17,7 @@
 #include <epan/tap.h>
 
 enum {
-    COL_STREAM, COL_CLIENT, COL_SERVER, COL_ROLE, COL_TRANSPORT, COL_INTERFACE,
+    COL_STREAM, COL_CLIENT, COL_SERVER, COL_ROLE, COL_TRANSPORT, COL_INTERFACE, COL_TARGET,
     COL_CONFIDENCE, COL_DECIDED_IN, COL_EVIDENCE, COL_COUNT
 };
 
@@ -28,6 +28,7 @@ static stat_tap_table_item conns_fields[COL_COUNT] = {
     [COL_ROLE]       = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Role",       "%-15s" },
     [COL_TRANSPORT]  = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Transport",  "%-9s" },
     [COL_INTERFACE]  = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Interface",  "%-11s" },
+    [COL_TARGET]     = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "RPC target", "%-10s" },
     [COL_CONFIDENCE] = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Confidence", "%-10s" },
     [COL_DECIDED_IN] = { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Decided in", "%u" },
     [COL_EVIDENCE]   = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Evidence",   "%s" },
@@ -83,6 +84,15 @@ free_row(stat_tap_table *t, guint r)
         conns_free_item(t, r, f, stat_tap_get_field_data(t, r, f));
 }
 
+static void
+reindex_rows(stat_tap_table *t)
+{
+    conns_rows_clear();
+    for (guint i = 0; i < t->num_elements; i++)
+        g_hash_table_insert(conns_rows, GUINT_TO_POINTER(t->elements[i][COL_STREAM].value.uint_value + 1),
+                            GUINT_TO_POINTER(i + 1));
+}
+
 /* A connection proved non-Exchange after it was counted: drop its row. */
 static void
 remove_row(stat_tap_table *t, guint r)
@@ -91,10 +101,24 @@ remove_row(stat_tap_table *t, guint r)
     g_free(t->elements[r]);
     memmove(&t->elements[r], &t->elements[r + 1], (t->num_elements - r - 1) * sizeof t->elements[0]);
     t->num_elements--;
-    conns_rows_clear();
-    for (guint i = 0; i < t->num_elements; i++)
-        g_hash_table_insert(conns_rows, GUINT_TO_POINTER(t->elements[i][COL_STREAM].value.uint_value + 1),
-                            GUINT_TO_POINTER(i + 1));
+    reindex_rows(t);
+}
+
+/* Rows stay in tcp.stream order (the order connections opened), whatever
+ * order their roles were decided in: move the last row into place. */
+static void
+sort_last_row(stat_tap_table *t)
+{
+    guint last = t->num_elements - 1, at = last;
+    guint stream = t->elements[last][COL_STREAM].value.uint_value;
+    while (at > 0 && t->elements[at - 1][COL_STREAM].value.uint_value > stream)
+        at--;
+    if (at == last)
+        return;
+    stat_tap_table_item_type *row = t->elements[last];
+    memmove(&t->elements[at + 1], &t->elements[at], (last - at) * sizeof t->elements[0]);
+    t->elements[at] = row;
+    reindex_rows(t);
 }
 
 static tap_packet_status
@@ -117,8 +141,9 @@ conns_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const v
     memset(row, 0, sizeof row);
 
     char *ifaces = NULL;
+    guint32 mask = exch_conv_ifaces(c, NULL);
     for (int i = EXCH_IF_NONE + 1; i < EXCH_IF_COUNT; i++) {
-        if ((c->ifaces & (1u << i)) || i == (int)c->iface) {
+        if (mask & (1u << i)) {
             char *next = ifaces ? g_strdup_printf("%s,%s", ifaces, exch_iface_name((exch_iface_t)i))
                                 : g_strdup(exch_iface_name((exch_iface_t)i));
             g_free(ifaces);
@@ -131,6 +156,8 @@ conns_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const v
     set_str(row, COL_ROLE, val_to_str_const(c->role, exch_role_vals, "?"));
     set_str(row, COL_TRANSPORT, val_to_str_const(c->transport, exch_transport_vals, "?"));
     set_str(row, COL_INTERFACE, ifaces ? ifaces : "-");
+    exch_target_t target = exch_conv_target_source(c)->target;
+    set_str(row, COL_TARGET, target != EXCH_TARGET_NONE ? val_to_str_const(target, exch_target_vals, "?") : "-");
     set_str(row, COL_CONFIDENCE, val_to_str_const(c->conf, exch_conf_vals, "?"));
     set_uint(row, COL_DECIDED_IN, c->decided_in);
     set_str(row, COL_EVIDENCE, c->evidence);
@@ -142,6 +169,8 @@ conns_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const v
     else
         g_hash_table_insert(conns_rows, key, GUINT_TO_POINTER(index + 1));
     stat_tap_init_table_row(t, index, COL_COUNT, row);
+    if (!existing)
+        sort_last_row(t);
     return TAP_PACKET_REDRAW;
 }
 
