@@ -150,22 +150,32 @@ class Handler(socketserver.BaseRequestHandler):
             data = recv_pdu(self.request)
             if data is None:
                 return
-            hdr = MSRPCHeader(data)
-            if hdr['type'] in (MSRPC_BIND, MSRPC_ALTERCTX):
-                self.request.sendall(self.bind_ack(hdr, svc, contexts))
-            elif hdr['type'] == MSRPC_REQUEST:
-                req = MSRPCRequestHeader(data)
-                iface = contexts.get(req['ctx_id'])
-                stub = svc.answer(iface, req['op_num'], req['pduData'])
-                resp = MSRPCRespHeader()
-                resp['type'] = MSRPC_RESPONSE
-                resp['flags'] = PFC_FIRST_FRAG | PFC_LAST_FRAG
-                resp['call_id'] = hdr['call_id']
-                resp['ctx_id'] = req['ctx_id']
-                resp['alloc_hint'] = len(stub)
-                resp['pduData'] = stub
-                resp['frag_len'] = len(resp.getData())
-                self.request.sendall(resp.getData())
+            reply = self.answer_pdu(data, svc, contexts)
+            if reply is not None:
+                self.request.sendall(reply)
+
+    @staticmethod
+    def answer_pdu(data, svc, contexts):
+        """The reply to one BIND, ALTER_CONTEXT or REQUEST PDU (None for other PDUs).
+
+        Also used by gen_http.py, whose RPC proxy answers IN-channel PDUs on the OUT channel."""
+        hdr = MSRPCHeader(data)
+        if hdr['type'] in (MSRPC_BIND, MSRPC_ALTERCTX):
+            return Handler.bind_ack(hdr, svc, contexts)
+        if hdr['type'] != MSRPC_REQUEST:
+            return None
+        req = MSRPCRequestHeader(data)
+        iface = contexts.get(req['ctx_id'])
+        stub = svc.answer(iface, req['op_num'], req['pduData'])
+        resp = MSRPCRespHeader()
+        resp['type'] = MSRPC_RESPONSE
+        resp['flags'] = PFC_FIRST_FRAG | PFC_LAST_FRAG
+        resp['call_id'] = hdr['call_id']
+        resp['ctx_id'] = req['ctx_id']
+        resp['alloc_hint'] = len(stub)
+        resp['pduData'] = stub
+        resp['frag_len'] = len(resp.getData())
+        return resp.getData()
 
     @staticmethod
     def bind_ack(hdr, svc, contexts):
@@ -433,23 +443,30 @@ def record(run, family, exchange_map=EXCHANGE_MAP):
     for port in (MAILBOX_PORT, AB_PORT, 6001, 6004, 49664, 49665):
         servers.append(start_responder(host, port, exchange_service(port)))
 
+    try:
+        return capture(PORT_FILTER, lambda: run(host))
+    finally:
+        for s in servers:
+            s.shutdown()
+            s.server_close()
+
+
+def capture(port_filter, action):
+    """Record loopback traffic matching port_filter while action() runs; return its packets."""
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, 'raw.pcapng')
-        cap = subprocess.Popen(['dumpcap', '-q', '-i', 'lo', '-f', PORT_FILTER, '-w', out],
+        cap = subprocess.Popen(['dumpcap', '-q', '-i', 'lo', '-f', port_filter, '-w', out],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 10
         while not (os.path.exists(out) and os.path.getsize(out) > 0) and time.time() < deadline:
             time.sleep(0.1)
         time.sleep(1.0)
         try:
-            run(host)
+            action()
         finally:
             time.sleep(1.0)
             cap.terminate()
             cap.wait()
-            for s in servers:
-                s.shutdown()
-                s.server_close()
         return list(rdpcap(out))
 
 
