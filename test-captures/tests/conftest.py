@@ -64,7 +64,7 @@ class Tshark:
     def run(self, *args, check=True):
         """tshark ARGS in the staged capture folder; returns the CompletedProcess."""
         proc = subprocess.run(self.prefix() + ['tshark', *args], cwd=self.caps, env=self.env(),
-                              capture_output=True, text=True, timeout=300)
+                              capture_output=True, text=True, errors='replace', timeout=300)
         if check:
             assert proc.returncode == 0, f'tshark {" ".join(args)} failed ({proc.returncode}):\n{proc.stderr}'
         return proc

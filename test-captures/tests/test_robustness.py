@@ -1,43 +1,70 @@
 """Bad input never takes tshark down: every capture, byte-mutated and cut short.
 
 A short version of the fuzzing in Wireshark's own fuzz-test; the long run
-under sanitizers is a separate job.
+under sanitizers is a separate job.  editcap 4.0 cannot rewrite a pcapng that
+holds TLS secrets, so those captures are mutated as copies without their
+Decryption Secrets Blocks and decrypted with the key log instead
+(-o tls.keylog_file), which keeps the decrypted HTTP paths under test.
 """
 import subprocess
 
 import pytest
 
-from test_rpc_tcp import EXPECTED
+from conftest import CAPTURES
+from test_http import extract_keylog
 
+ALL = sorted(p.name for p in CAPTURES.iterdir() if p.suffix in ('.pcap', '.pcapng'))
 SEEDS = range(1, 6)
 
 
-def mutate(tshark, capture, seed, rate):
-    name = f'fuzz-{seed}-{rate}-{capture}'
-    subprocess.run(['editcap', '-E', str(rate), '--seed', str(seed), capture, name],
-                   cwd=tshark.caps, check=True, capture_output=True)
-    (tshark.caps / name).chmod(0o644)
-    return name
+def editable(tshark, capture):
+    """(a copy editcap can rewrite, tshark options that decrypt it)."""
+    if not capture.endswith('.pcapng'):
+        return capture, []
+    data, kept, pos = (tshark.caps / capture).read_bytes(), [], 0
+    while pos + 8 <= len(data):
+        length = int.from_bytes(data[pos + 4:pos + 8], 'little')
+        if int.from_bytes(data[pos:pos + 4], 'little') != 0x0A:     # not a Decryption Secrets Block
+            kept.append(data[pos:pos + length])
+        pos += length
+    plain = capture.replace('.pcapng', '-nosecrets.pcapng')
+    (tshark.caps / plain).write_bytes(b''.join(kept))
+    (tshark.caps / plain).chmod(0o644)
+    keys = extract_keylog(tshark.caps / capture, tshark.caps / capture.replace('.pcapng', '.keys'))
+    keys.chmod(0o644)
+    return plain, ['-o', f'tls.keylog_file:{keys.name}']
 
 
-@pytest.mark.parametrize('capture', sorted(EXPECTED))
+def editcap(tshark, *args):
+    subprocess.run(['editcap', *args], cwd=tshark.caps, check=True, capture_output=True)
+    (tshark.caps / args[-1]).chmod(0o644)
+    return args[-1]
+
+
+def assert_survives(tshark, name, *args):
+    proc = tshark.run('-2', '-V', '-r', name, '-z', 'exchange,conns', *args, check=False)
+    assert proc.returncode == 0, f'{name}: rc {proc.returncode}\n{proc.stderr[-2000:]}'
+    assert 'Exchange Connections:' in proc.stdout, name
+    bugs = [line for line in proc.stdout.splitlines() if 'Dissector bug' in line]
+    assert not [b for b in bugs if 'exchange' in b.lower()], name
+    if bugs:
+        # A stock dissector's own assertion on garbage (e.g. TLS reassembly)
+        # is not ours, but the plugin must not add any.
+        stock = tshark.run('-2', '-V', '-r', name, *args, '--disable-protocol', 'exchange', check=False)
+        assert len(bugs) <= stock.stdout.count('Dissector bug'), name
+
+
+@pytest.mark.parametrize('capture', ALL)
 def test_mutated_captures_dissect_without_crash(tshark, capture):
+    source, opts = editable(tshark, capture)
     for seed in SEEDS:
         for rate in (0.01, 0.05):
-            name = mutate(tshark, capture, seed, rate)
-            proc = tshark.run('-2', '-V', '-r', name, '-z', 'exchange,conns', '-z', 'expert', check=False)
-            assert proc.returncode == 0, f'{name}: rc {proc.returncode}\n{proc.stderr[-2000:]}'
-            assert 'Dissector bug' not in proc.stdout + proc.stderr, name
-            assert 'Exchange Connections:' in proc.stdout
+            name = editcap(tshark, '-E', str(rate), '--seed', str(seed), source, f'fuzz-{seed}-{rate}-{source}')
+            assert_survives(tshark, name, '-z', 'expert', *opts)
 
 
-@pytest.mark.parametrize('capture', sorted(EXPECTED))
+@pytest.mark.parametrize('capture', ALL)
 def test_truncated_captures_dissect_without_crash(tshark, capture):
+    source, opts = editable(tshark, capture)
     for snap in (40, 60, 90):
-        name = f'snap-{snap}-{capture}'
-        subprocess.run(['editcap', '-s', str(snap), capture, name], cwd=tshark.caps, check=True,
-                       capture_output=True)
-        (tshark.caps / name).chmod(0o644)
-        proc = tshark.run('-2', '-V', '-r', name, '-z', 'exchange,conns', check=False)
-        assert proc.returncode == 0, f'{name}: rc {proc.returncode}\n{proc.stderr[-2000:]}'
-        assert 'Dissector bug' not in proc.stdout + proc.stderr, name
+        assert_survives(tshark, editcap(tshark, '-s', str(snap), source, f'snap-{snap}-{source}'), *opts)
