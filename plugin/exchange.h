@@ -75,7 +75,27 @@ typedef enum {
     EXCH_TARGET_REFERRAL
 } exch_target_t;
 
+/* Where a connection's client process came from, best first. */
+typedef enum {
+    EXCH_PROC_NONE = 0,
+    EXCH_PROC_HEADER,       /* User-Agent / X-ClientApplication: a name, no PID */
+    EXCH_PROC_PKTAP,        /* macOS PKTAP header */
+    EXCH_PROC_COMMENT,      /* packet comments: etl2pcapng "PID=", ptcpdump "PID:" */
+    EXCH_PROC_MAP           /* the exchange.process_map file */
+} exch_proc_source_t;
+
+/* One process candidate from per-packet metadata, with its weight. */
+typedef struct {
+    guint32             pid;
+    const char         *name;       /* file scope, or NULL */
+    guint               weight;
+    exch_proc_source_t  source;
+} exch_proc_vote_t;
+
+#define EXCH_PROC_VOTES 4
+
 extern const value_string exch_role_vals[];
+extern const value_string exch_proc_source_vals[];
 extern const value_string exch_target_vals[];
 extern const value_string exch_transport_vals[];
 extern const value_string exch_conf_vals[];
@@ -144,6 +164,26 @@ typedef struct exch_conv_s {
     gboolean         tls13;         /* the ServerHello chose TLS 1.3 */
     gboolean         client_finished; /* TLS 1.3: the client's Finished went by */
     guint            host_gen;      /* learned-host generation last checked */
+
+    /* Traffic (first pass), for the connections table */
+    nstime_t         start_rel;     /* first frame, relative to the capture's first */
+    nstime_t         last;          /* time of the last frame */
+    guint32          frames;
+    guint64          bytes;
+    guint32          requests;      /* HTTP requests, DCE/RPC requests */
+    guint32          failures;      /* RPC faults, HTTP >= 400 but 401, X-ResponseCode != 0 */
+    guint32          timed;         /* answers with a response time */
+    double           time_sum;      /* seconds */
+
+    /* Client process (exchange_attribution.c) */
+    exch_proc_source_t proc_source;
+    const char      *proc_name;     /* file scope, or NULL */
+    guint32          pid;           /* 0: none known */
+    const char      *proc_host;     /* host name from the map, or NULL */
+    gboolean         map_checked;   /* the process map was consulted */
+    guint            map_gen;       /* ... for this generation of the map */
+    exch_proc_vote_t votes[EXCH_PROC_VOTES];
+    guint            n_votes;
 } exch_conv_t;
 
 /* One endpoint learned from an ept_map answer. */
@@ -153,6 +193,7 @@ typedef struct {
     address       addr;
     guint16       port;
     guint32       frame;        /* the ept_map answer */
+    guint32       used_in;      /* first frame of the latest connection to it, 0 if none */
 } exch_learned_t;
 
 /* What the first pass found in one frame, kept (file scope) only for frames
@@ -196,6 +237,13 @@ typedef enum {
     EXCH_F_TLS_RECORD_LENGTH,
     EXCH_F_TLS_HANDSHAKE_TYPE,
     EXCH_F_TLS_SUPPORTED_VERSION,
+    EXCH_F_HTTP_RESPONSE_CODE,
+    EXCH_F_HTTP_RESPONSE_LINE,
+    EXCH_F_HTTP_TIME,
+    EXCH_F_DCERPC_TIME,
+    EXCH_F_FRAME_COMMENT,
+    EXCH_F_PKTAP_PID,
+    EXCH_F_PKTAP_CMDNAME,
     EXCH_F_COUNT
 } exch_field_t;
 
@@ -205,6 +253,7 @@ int         exch_field_id(exch_field_t f);
 GPtrArray  *exch_field_all(proto_tree *tree, exch_field_t f);
 gboolean    exch_field_uint(proto_tree *tree, exch_field_t f, guint32 *out);
 const char *exch_field_str(GPtrArray *a, guint index);
+gboolean    exch_field_seconds(GPtrArray *a, guint index, double *out);
 
 /* ---- exchange_conv.c: conversation state and the decision rule ---- */
 void         exch_conv_init(int proto);
@@ -226,6 +275,7 @@ void         exch_rpc_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t 
 exch_iface_t exch_rpc_iface_from_guid(const e_guid_t *g);
 exch_role_t  exch_rpc_iface_role(exch_iface_t i);
 guint        exch_rpc_learned_count(void);
+gboolean     exch_rpc_learned_unused(const exch_learned_t *announced);
 
 /* What a bounded walk over connection-oriented DCE/RPC PDUs in raw bytes
  * found (used where no stock dissector decoded them: X11-owned ports, the
@@ -259,7 +309,20 @@ void         exch_tls_learn_host(packet_info *pinfo, const char *host, const cha
 void         exch_tls_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c);
 void         exch_tls_infer(packet_info *pinfo, exch_conv_t *c);
 
-/* ---- exchange_stats.c: -z exchange,conns and its Statistics menu item ---- */
+/* ---- exchange_conv.c: traffic counters ---- */
+void         exch_conv_account(packet_info *pinfo, proto_tree *tree, exch_conv_t *c);
+void         exch_conv_reset(void);
+guint        exch_conv_concurrent_peers(const exch_conv_t *c);
+
+/* ---- exchange_attribution.c: which client process owns a connection ---- */
+extern const char *exch_pref_process_map;
+void         exch_attr_init(void);
+void         exch_attr_prefs_changed(void);
+const char  *exch_attr_map_message(void);        /* the map's problem, or NULL */
+void         exch_attr_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c);
+const char  *exch_attr_host(const exch_conv_t *c, wmem_allocator_t *scope);
+
+/* ---- exchange_stats.c: -z exchange,conns, -z exchange,clients, Statistics menu ---- */
 void exch_stats_register(void);
 
 /* ---- packet-exchange.c ---- */

@@ -21,6 +21,7 @@
 #include <epan/dissectors/packet-tcp.h>
 
 static int exch_proto = -1;
+static wmem_list_t *all_convs;     /* every conversation state (file scope) */
 
 const value_string exch_role_vals[] = {
     { EXCH_ROLE_NONE,            "none" },
@@ -51,6 +52,15 @@ const value_string exch_conf_vals[] = {
     { EXCH_CONF_INFERRED, "inferred" },
     { EXCH_CONF_LEARNED,  "learned" },
     { EXCH_CONF_CERTAIN,  "certain" },
+    { 0, NULL }
+};
+
+const value_string exch_proc_source_vals[] = {
+    { EXCH_PROC_NONE,    "none" },
+    { EXCH_PROC_HEADER,  "header" },
+    { EXCH_PROC_PKTAP,   "pktap" },
+    { EXCH_PROC_COMMENT, "capture-comment" },
+    { EXCH_PROC_MAP,     "process-map" },
     { 0, NULL }
 };
 
@@ -93,7 +103,9 @@ exch_conv_get(packet_info *pinfo, gboolean create, proto_tree *tree)
     c->stream = tcpd ? tcpd->stream : 0;
     c->first_frame = pinfo->num;
     c->start = pinfo->abs_ts;
+    c->start_rel = pinfo->rel_ts;
     conversation_add_proto_data(conv, exch_proto, c);
+    wmem_list_append(all_convs, c);
 
     /* A SYN tells the sides before any evidence does. */
     guint32 syn = 0, ack = 0;
@@ -244,4 +256,133 @@ exch_conv_ifaces(const exch_conv_t *c, exch_iface_t *main_iface)
     if (main_iface)
         *main_iface = c->iface;
     return c->ifaces | (c->iface != EXCH_IF_NONE ? 1u << c->iface : 0);
+}
+
+#define DCERPC_REQUEST 0
+#define DCERPC_FAULT   3
+
+/* Does an HTTP response header block say MAPI/HTTP failed (X-ResponseCode
+ * other than 0)? */
+static gboolean
+mapi_failed(GPtrArray *lines)
+{
+    for (guint i = 0; lines && i < lines->len; i++) {
+        const char *l = exch_field_str(lines, i);
+        if (l && g_ascii_strncasecmp(l, "X-ResponseCode:", 15) == 0) {
+            const char *v = l + 15;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            if (g_ascii_isdigit(*v) && strtoul(v, NULL, 10) != 0)
+                return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+/* What the connections table counts for one frame (first pass): frames,
+ * bytes, requests, failed answers and response times. */
+void
+exch_conv_account(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
+{
+    c->frames++;
+    c->bytes += pinfo->fd->pkt_len;
+    c->last = pinfo->abs_ts;
+
+    GPtrArray *methods = exch_field_all(tree, EXCH_F_HTTP_METHOD);
+    c->requests += methods ? methods->len : 0;
+    GPtrArray *ptypes = exch_field_all(tree, EXCH_F_DCERPC_PKT_TYPE);
+    for (guint i = 0; ptypes && i < ptypes->len; i++) {
+        guint32 t = fvalue_get_uinteger(EXCH_FI_VALUE((field_info *)g_ptr_array_index(ptypes, i)));
+        if (t == DCERPC_REQUEST)
+            c->requests++;
+        else if (t == DCERPC_FAULT)
+            c->failures++;
+    }
+
+    /* 401 is the first leg of NTLM/Negotiate, not a failure. */
+    GPtrArray *codes = exch_field_all(tree, EXCH_F_HTTP_RESPONSE_CODE);
+    guint http_failed = 0;
+    for (guint i = 0; codes && i < codes->len; i++) {
+        guint32 code = fvalue_get_uinteger(EXCH_FI_VALUE((field_info *)g_ptr_array_index(codes, i)));
+        if (code >= 400 && code != 401)
+            http_failed++;
+    }
+    if (!http_failed && codes && mapi_failed(exch_field_all(tree, EXCH_F_HTTP_RESPONSE_LINE)))
+        http_failed = 1;
+    c->failures += http_failed;
+
+    const exch_field_t timed[] = { EXCH_F_HTTP_TIME, EXCH_F_DCERPC_TIME };
+    for (size_t k = 0; k < G_N_ELEMENTS(timed); k++) {
+        GPtrArray *a = exch_field_all(tree, timed[k]);
+        double secs;
+        for (guint i = 0; a && i < a->len; i++) {
+            if (exch_field_seconds(a, i, &secs)) {
+                c->time_sum += secs;
+                c->timed++;
+            }
+        }
+    }
+}
+
+void
+exch_conv_reset(void)
+{
+    all_convs = wmem_list_new(wmem_file_scope());
+}
+
+static gboolean
+same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static gboolean
+same_process(const exch_conv_t *a, const exch_conv_t *b)
+{
+    return a->proc_source == b->proc_source && a->pid == b->pid && same_str(a->proc_name, b->proc_name) &&
+           same_str(a->proc_host, b->proc_host) &&
+           (a->proc_host || (a->have_endpoints && b->have_endpoints && addresses_equal(&a->client.addr, &b->client.addr)));
+}
+
+/* Do a and b need separate connections?  What each transport needs, per
+ * process: MAPI/HTTP one mailbox and one directory connection per mailbox;
+ * RPC/HTTP one IN and one OUT channel per RPC endpoint; RPC/TCP one
+ * connection per interface and server.  Other roles have no such rule. */
+static gboolean
+same_need(const exch_conv_t *a, const exch_conv_t *b)
+{
+    if (a->role != b->role || a->transport != b->transport)
+        return FALSE;
+    switch (a->transport) {
+    case EXCH_TRANSPORT_MAPI_HTTP:
+        return (a->role == EXCH_ROLE_MAILBOX || a->role == EXCH_ROLE_DIRECTORY) && same_str(a->mailbox, b->mailbox);
+    case EXCH_TRANSPORT_RPC_HTTP:
+        return exch_conv_target_source(a)->target == exch_conv_target_source(b)->target &&
+               same_str(a->server_name, b->server_name);
+    case EXCH_TRANSPORT_RPC_TCP:
+        return (a->role == EXCH_ROLE_MAILBOX || a->role == EXCH_ROLE_DIRECTORY) && a->iface == b->iface &&
+               a->have_endpoints && b->have_endpoints && addresses_equal(&a->server.addr, &b->server.addr);
+    default:
+        return FALSE;
+    }
+}
+
+/* How many connections of c's process serve what c serves at the same
+ * time as c (c included); 0 when c's process is not known.  Read after the
+ * first pass. */
+guint
+exch_conv_concurrent_peers(const exch_conv_t *c)
+{
+    if (c->proc_source == EXCH_PROC_NONE || !all_convs)
+        return 0;
+    guint n = 0;
+    for (wmem_list_frame_t *f = wmem_list_head(all_convs); f; f = wmem_list_frame_next(f)) {
+        const exch_conv_t *o = (const exch_conv_t *)wmem_list_frame_data(f);
+        if (o != c && (!same_need(c, o) || !same_process(c, o)))
+            continue;
+        /* Lifetimes overlap: each starts before the other's last frame. */
+        if (nstime_cmp(&o->start, &c->last) <= 0 && nstime_cmp(&c->start, &o->last) <= 0)
+            n++;
+    }
+    return n;
 }

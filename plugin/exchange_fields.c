@@ -43,6 +43,13 @@ static exch_foreign_t foreign[EXCH_F_COUNT] = {
     [EXCH_F_TLS_RECORD_LENGTH]= { "tls.record.length", -1 },
     [EXCH_F_TLS_HANDSHAKE_TYPE]   = { "tls.handshake.type", -1 },
     [EXCH_F_TLS_SUPPORTED_VERSION]= { "tls.handshake.extensions.supported_version", -1 },
+    [EXCH_F_HTTP_RESPONSE_CODE]   = { "http.response.code", -1 },
+    [EXCH_F_HTTP_RESPONSE_LINE]   = { "http.response.line", -1 },
+    [EXCH_F_HTTP_TIME]            = { "http.time", -1 },
+    [EXCH_F_DCERPC_TIME]          = { "dcerpc.time", -1 },
+    [EXCH_F_FRAME_COMMENT]        = { "frame.comment", -1 },
+    [EXCH_F_PKTAP_PID]            = { "pktap.pid", -1 },
+    [EXCH_F_PKTAP_CMDNAME]        = { "pktap.cmdname", -1 },
 };
 
 /* Called from the handoff, when every built-in field is registered. */
@@ -103,6 +110,19 @@ exch_field_uint(proto_tree *tree, exch_field_t f, guint32 *out)
     default:
         return FALSE;
     }
+}
+
+/* The index-th occurrence of a relative-time field, in seconds. */
+gboolean
+exch_field_seconds(GPtrArray *a, guint index, double *out)
+{
+    if (!a || index >= a->len)
+        return FALSE;
+    field_info *fi = (field_info *)g_ptr_array_index(a, index);
+    if (fi->hfinfo->type != FT_RELATIVE_TIME)
+        return FALSE;
+    *out = nstime_to_sec(fvalue_get_time(EXCH_FI_VALUE(fi)));
+    return TRUE;
 }
 
 /* The string value of the index-th occurrence, or NULL. */

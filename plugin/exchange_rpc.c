@@ -524,10 +524,37 @@ check_learned(exch_conv_t *c, packet_info *pinfo)
     exch_conv_offer(c, pinfo, &ev);
 }
 
+/* A connection opening towards a learned endpoint uses it. */
+static void
+note_use(exch_conv_t *c, packet_info *pinfo)
+{
+    if (learned_count == 0 || c->first_frame != pinfo->num)
+        return;
+    exch_learned_t key;
+    key.addr = pinfo->dst;
+    key.port = (guint16)pinfo->destport;
+    exch_learned_t *l = (exch_learned_t *)wmem_map_lookup(learned_map, &key);
+    if (l)
+        l->used_in = pinfo->num;
+}
+
+/* Was an endpoint announced in one ept_map answer never connected to
+ * afterwards?  (Read after the first pass.) */
+gboolean
+exch_rpc_learned_unused(const exch_learned_t *announced)
+{
+    exch_learned_t key;
+    key.addr = announced->addr;
+    key.port = announced->port;
+    const exch_learned_t *l = learned_map ? (const exch_learned_t *)wmem_map_lookup(learned_map, &key) : NULL;
+    return l && l->used_in < announced->frame;
+}
+
 /* All RPC/TCP evidence in one frame (first pass only). */
 void
 exch_rpc_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
 {
+    note_use(c, pinfo);
     epm_from_fields(c, pinfo, tree);
     if (c->conf < EXCH_CONF_CERTAIN || c->role == EXCH_ROLE_MAILBOX || c->role == EXCH_ROLE_DIRECTORY) {
         /* Certain roles still collect further interfaces (ALTER_CONTEXT). */

@@ -13,6 +13,7 @@
 #include <epan/expert.h>
 #include <epan/prefs.h>
 #include <epan/tap.h>
+#include <epan/to_str.h>
 
 static int proto_exchange = -1;
 
@@ -40,6 +41,10 @@ static int hf_exchange_client_application = -1;
 static int hf_exchange_mailbox = -1;
 static int hf_exchange_tls_server_name = -1;
 static int hf_exchange_service = -1;
+static int hf_exchange_client_process = -1;
+static int hf_exchange_client_pid = -1;
+static int hf_exchange_client_host = -1;
+static int hf_exchange_client_source = -1;
 
 static gint ett_exchange = -1;
 static gint ett_exchange_learned = -1;
@@ -49,6 +54,12 @@ static expert_field ei_exchange_role_changed = EI_INIT;
 static expert_field ei_exchange_epm_learned = EI_INIT;
 static expert_field ei_exchange_learn_limit = EI_INIT;
 static expert_field ei_exchange_bad_bind = EI_INIT;
+static expert_field ei_exchange_process_map = EI_INIT;
+static expert_field ei_exchange_rpc_tcp_legacy = EI_INIT;
+static expert_field ei_exchange_rpc_http_deprecated = EI_INIT;
+static expert_field ei_exchange_channel_unpaired = EI_INIT;
+static expert_field ei_exchange_extra_connection = EI_INIT;
+static expert_field ei_exchange_epm_unused = EI_INIT;
 
 static dissector_handle_t exchange_handle;
 static int exchange_tap = -1;
@@ -70,6 +81,11 @@ add_learned(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, proto_item *top
         proto_item_set_generated(it);
         expert_add_info_format(pinfo, top, &ei_exchange_epm_learned,
                                "Endpoint mapper: %s is at %s", exch_iface_name(l->iface), where);
+        /* Known only once the whole capture was read. */
+        if (PINFO_FD_VISITED(pinfo) && exch_rpc_learned_unused(l))
+            expert_add_info_format(pinfo, top, &ei_exchange_epm_unused,
+                                   "Endpoint mapper announced %s at %s, but no connection to it follows",
+                                   exch_iface_name(l->iface), where);
     }
 }
 
@@ -108,6 +124,13 @@ add_role(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const exch_conv_t 
     }
     it = proto_tree_add_uint(tree, hf_exchange_stream, tvb, 0, 0, c->stream);
     GEN(it);
+    GEN(proto_tree_add_string(tree, hf_exchange_client_host, tvb, 0, 0, exch_attr_host(c, pinfo->pool)));
+    if (c->proc_name)
+        GEN(proto_tree_add_string(tree, hf_exchange_client_process, tvb, 0, 0, c->proc_name));
+    if (c->pid)
+        GEN(proto_tree_add_uint(tree, hf_exchange_client_pid, tvb, 0, 0, c->pid));
+    GEN(proto_tree_add_string(tree, hf_exchange_client_source, tvb, 0, 0,
+                              val_to_str_const(c->proc_source, exch_proc_source_vals, "?")));
     if (c->services) {
         wmem_strbuf_t *list = wmem_strbuf_new(pinfo->pool, "");
         for (int r = EXCH_ROLE_NONE + 1; r < EXCH_ROLE_COUNT; r++) {
@@ -139,9 +162,46 @@ add_role(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const exch_conv_t 
 #undef GEN
 }
 
+/* What an admin should know about a connection, told on its deciding frame
+ * once the whole capture is known (the second pass, and the GUI). */
+static void
+add_health(packet_info *pinfo, proto_item *top, const exch_conv_t *c)
+{
+    if (c->role == EXCH_ROLE_NONE)
+        return;
+    if (c->transport == EXCH_TRANSPORT_RPC_TCP && c->role != EXCH_ROLE_ENDPOINT_MAPPER)
+        expert_add_info_format(pinfo, top, &ei_exchange_rpc_tcp_legacy,
+                               "Outlook uses RPC/TCP (%s): not supported by Exchange 2013 and later",
+                               val_to_str_const(c->role, exch_role_vals, "?"));
+    if (c->transport == EXCH_TRANSPORT_RPC_HTTP) {
+        expert_add_info_format(pinfo, top, &ei_exchange_rpc_http_deprecated,
+                               "Outlook uses RPC over HTTP (%s channel): deprecated, MAPI over HTTP replaces it",
+                               c->role == EXCH_ROLE_RPC_IN ? "IN" : "OUT");
+        if (c->have_cookie && !c->peer)
+            expert_add_info_format(pinfo, top, &ei_exchange_channel_unpaired,
+                                   "RPC/HTTP %s channel of virtual connection %s has no %s channel in this capture",
+                                   c->role == EXCH_ROLE_RPC_IN ? "IN" : "OUT", guid_to_str(pinfo->pool, &c->cookie),
+                                   c->role == EXCH_ROLE_RPC_IN ? "OUT" : "IN");
+    }
+    guint n = exch_conv_concurrent_peers(c);
+    if (n > 1)
+        expert_add_info_format(pinfo, top, &ei_exchange_extra_connection,
+                               "%s%s%u holds %u concurrent %s connections over %s to the same %s; the transport "
+                               "needs one", c->proc_name ? c->proc_name : "process", c->pid ? " PID " : "",
+                               c->pid, n, val_to_str_const(c->role, exch_role_vals, "?"),
+                               val_to_str_const(c->transport, exch_transport_vals, "?"),
+                               c->mailbox ? "mailbox" : "server");
+}
+
 static int
 dissect_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
+    /* A problem with the process map is told once, on the first frame. */
+    if (pinfo->num == 1 && exch_attr_map_message()) {
+        proto_item *mi = proto_tree_add_item(tree, proto_exchange, tvb, 0, 0, ENC_NA);
+        proto_item_set_generated(mi);
+        expert_add_info_format(pinfo, mi, &ei_exchange_process_map, "%s", exch_attr_map_message());
+    }
     if (pinfo->ptype != PT_TCP)
         return 0;
 
@@ -154,12 +214,15 @@ dissect_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
         exch_http_analyze(pinfo, tree, c);
         exch_rpc_analyze(pinfo, tree, c);
         exch_tls_infer(pinfo, c);
+        exch_conv_account(pinfo, tree, c);
+        exch_attr_analyze(pinfo, tree, c);
     }
 
-    /* The tap hears of a connection where it first got a role and wherever
-     * evidence changed it: the same frames in every pass. */
+    /* The tap hears of every frame of an Exchange connection (its counters
+     * grow) and of frames whose evidence changed a role, withdrawals
+     * included: the same frames in every pass. */
     const exch_frame_t *fr = exch_frame_get(pinfo, FALSE);
-    if (c->counted_in == pinfo->num || (fr && (fr->decided || fr->updated)))
+    if (c->role != EXCH_ROLE_NONE || (fr && (fr->decided || fr->updated)))
         tap_queue_packet(exchange_tap, pinfo, c);
 
     if (c->role == EXCH_ROLE_NONE && !fr)
@@ -194,6 +257,8 @@ dissect_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
             expert_add_info_format(pinfo, top, &ei_exchange_role_changed, "Exchange role changed from %s to %s: %s",
                                    was, now, fr->evidence);
     }
+    if (fr->decided && PINFO_FD_VISITED(pinfo) && pinfo->num == c->decided_in)
+        add_health(pinfo, top, c);
     if (fr->service) {
         proto_item *si = proto_tree_add_string(et, hf_exchange_service, tvb, 0, 0, fr->service);
         proto_item_set_generated(si);
@@ -217,6 +282,15 @@ exchange_init(void)
     exch_rpc_init();
     exch_http_init();
     exch_tls_init();
+    exch_conv_reset();
+    exch_attr_init();
+}
+
+static void
+exchange_prefs_changed(void)
+{
+    exch_tls_prefs_changed();
+    exch_attr_prefs_changed();
 }
 
 void
@@ -301,6 +375,20 @@ proto_register_exchange(void)
           { "TLS server name", "exchange.tls.server_name", FT_STRING, BASE_NONE, NULL, 0x0,
             "Server name (SNI) of the connection's TLS ClientHello", HFILL }},
     };
+    static hf_register_info hf_process[] = {
+        { &hf_exchange_client_process,
+          { "Client process", "exchange.client.process", FT_STRING, BASE_NONE, NULL, 0x0,
+            "Image name of the client process that owns the connection", HFILL }},
+        { &hf_exchange_client_pid,
+          { "Client PID", "exchange.client.pid", FT_UINT32, BASE_DEC, NULL, 0x0,
+            "Process ID of the client process that owns the connection", HFILL }},
+        { &hf_exchange_client_host,
+          { "Client host", "exchange.client.host", FT_STRING, BASE_NONE, NULL, 0x0,
+            "The client machine: its name from the process map (#host), else its address", HFILL }},
+        { &hf_exchange_client_source,
+          { "Process attribution", "exchange.client.source", FT_STRING, BASE_NONE, NULL, 0x0,
+            "Where the client process came from: process-map, capture-comment, pktap, header or none", HFILL }},
+    };
     static gint *ett[] = {
         &ett_exchange,
         &ett_exchange_learned,
@@ -318,14 +406,33 @@ proto_register_exchange(void)
         { &ei_exchange_bad_bind,
           { "exchange.bad_bind", PI_MALFORMED, PI_WARN,
             "Malformed DCE/RPC BIND in a connection no stock dissector decoded", EXPFILL }},
+        { &ei_exchange_process_map,
+          { "exchange.process_map_problem", PI_ASSUMPTION, PI_WARN,
+            "The process map file could not be (fully) read", EXPFILL }},
+        { &ei_exchange_rpc_tcp_legacy,
+          { "exchange.rpc_tcp_legacy", PI_DEPRECATED, PI_NOTE,
+            "RPC/TCP in use: not supported by Exchange 2013 and later", EXPFILL }},
+        { &ei_exchange_rpc_http_deprecated,
+          { "exchange.rpc_http_deprecated", PI_DEPRECATED, PI_NOTE,
+            "RPC over HTTP in use: deprecated in favour of MAPI over HTTP", EXPFILL }},
+        { &ei_exchange_channel_unpaired,
+          { "exchange.channel_unpaired", PI_SEQUENCE, PI_WARN,
+            "RPC/HTTP channel without its partner channel", EXPFILL }},
+        { &ei_exchange_extra_connection,
+          { "exchange.extra_connection", PI_SEQUENCE, PI_NOTE,
+            "A process holds more concurrent connections of this role than the transport needs", EXPFILL }},
+        { &ei_exchange_epm_unused,
+          { "exchange.epm_unused", PI_SEQUENCE, PI_NOTE,
+            "Endpoint announced by the endpoint mapper, never connected to", EXPFILL }},
     };
 
     proto_exchange = proto_register_protocol("Microsoft Exchange connection roles", "Exchange", "exchange");
     proto_register_field_array(proto_exchange, hf, array_length(hf));
+    proto_register_field_array(proto_exchange, hf_process, array_length(hf_process));
     proto_register_subtree_array(ett, array_length(ett));
     expert_register_field_array(expert_register_protocol(proto_exchange), ei, array_length(ei));
 
-    module_t *m = prefs_register_protocol(proto_exchange, exch_tls_prefs_changed);
+    module_t *m = prefs_register_protocol(proto_exchange, exchange_prefs_changed);
     prefs_register_bool_preference(m, "decode_learned_ports",
         "Decode learned Exchange ports as DCE/RPC",
         "Hand TCP ports announced by endpoint-mapper answers, and connections whose first bytes are an "
@@ -336,6 +443,11 @@ proto_register_exchange(void)
         "Host names and addresses of Exchange servers (separated by commas or blanks), so that TLS connections "
         "Wireshark cannot decrypt are recognised; Exchange Online's front doors are known already",
         &exch_pref_servers);
+    prefs_register_filename_preference(m, "process_map",
+        "Process map file",
+        "A text file saved on the client: tasklist, netstat -ano, Get-NetTCPConnection, Get-Process or ss -tnp "
+        "output, in any mix (UTF-8 or UTF-16). Connections are attributed to the processes it names",
+        &exch_pref_process_map, FALSE);
 
     exch_conv_init(proto_exchange);
     exchange_handle = register_dissector("exchange", dissect_exchange, proto_exchange);

@@ -1,0 +1,243 @@
+/* exchange_attribution.c
+ * Which client process owns a connection.
+ *
+ * Decides, best source first:
+ *   1. the process map (exchange.process_map: saved tasklist / netstat /
+ *      PowerShell / ss output, parsed by exchange_process.c), by the
+ *      connection's client and server endpoints;
+ *   2. per-packet capture metadata: packet comments written by etl2pcapng
+ *      ("PID=<n> TID=<m>") or ptcpdump ("PID: <n>\nCmd: <name>"), and the
+ *      macOS PKTAP header (pktap.pid, pktap.cmdname).  etl2pcapng's PID is
+ *      the context the packet event ran in, often not the socket owner, so
+ *      the connection takes the majority, SYNs weighing most;
+ *   3. the client's own headers (X-ClientApplication, User-Agent): a name
+ *      without a PID;
+ *   4. otherwise nothing: an unknown process on the client host.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#define WS_LOG_DOMAIN "exchange"
+#include "exchange.h"
+#include "exchange_process.h"
+
+#include <epan/to_str.h>
+
+const char *exch_pref_process_map = "";
+static char *map_message;       /* the last load's problem, or NULL */
+static char *map_logged;        /* the last problem logged: each is logged once */
+static guint map_gen = 1;
+
+#define SYN_WEIGHT 8            /* a SYN's metadata is closest to the socket's creator */
+
+/* (Re)load the map: when the preference changes and at every file open, so
+ * a map file edited between two captures is read again. */
+void
+exch_attr_prefs_changed(void)
+{
+    const char *path = exch_pref_process_map ? exch_pref_process_map : "";
+    g_free(map_message);
+    map_message = NULL;
+    exch_process_map_load(path, &map_message);
+    /* The preference's apply and the file open both load: say it once. */
+    if (map_message && g_strcmp0(map_message, map_logged) != 0)
+        ws_warning("%s", map_message);
+    g_free(map_logged);
+    map_logged = g_strdup(map_message);
+    map_gen++;
+}
+
+void
+exch_attr_init(void)
+{
+    exch_attr_prefs_changed();
+}
+
+const char *
+exch_attr_map_message(void)
+{
+    return map_message;
+}
+
+/* ---- per-packet metadata ---- */
+
+static void
+vote(exch_conv_t *c, exch_proc_source_t source, guint32 pid, const char *name, guint weight)
+{
+    for (guint i = 0; i < c->n_votes; i++) {
+        exch_proc_vote_t *v = &c->votes[i];
+        if (v->pid == pid && v->source == source) {
+            v->weight += weight;
+            if (!v->name && name && *name)
+                v->name = wmem_strdup(wmem_file_scope(), name);
+            return;
+        }
+    }
+    if (c->n_votes == EXCH_PROC_VOTES)
+        return;     /* a connection's packets name few processes; more is noise */
+    exch_proc_vote_t *v = &c->votes[c->n_votes++];
+    v->pid = pid;
+    v->name = (name && *name) ? wmem_strdup(wmem_file_scope(), name) : NULL;
+    v->weight = weight;
+    v->source = source;
+}
+
+/* "PID=4028 TID=5120" (etl2pcapng) or "PID: 2201\nCmd: evolution\n..."
+ * (ptcpdump); anything else is not ours. */
+static gboolean
+parse_comment(const char *s, guint32 *pid, char **name)
+{
+    const char *p = strstr(s, "PID");
+    if (!p || (p != s && g_ascii_isalnum(p[-1])))
+        return FALSE;
+    p += 3;
+    if (*p == '=')
+        p++;
+    else if (*p == ':')
+        p++;
+    else
+        return FALSE;
+    while (*p == ' ')
+        p++;
+    if (!g_ascii_isdigit(*p))
+        return FALSE;
+    guint64 v = g_ascii_strtoull(p, NULL, 10);
+    if (v == 0 || v > G_MAXUINT32)
+        return FALSE;
+    *pid = (guint32)v;
+    *name = NULL;
+    const char *cmd = strstr(s, "Cmd:");
+    if (cmd) {
+        cmd += 4;
+        while (*cmd == ' ')
+            cmd++;
+        size_t len = strcspn(cmd, "\r\n");
+        if (len > 0 && len < 256)
+            *name = g_strndup(cmd, len);
+    }
+    return TRUE;
+}
+
+static void
+read_metadata(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
+{
+    guint32 syn = 0, weight;
+    exch_field_uint(tree, EXCH_F_TCP_FLAGS_SYN, &syn);
+    weight = syn ? SYN_WEIGHT : 1;
+
+    /* A comment's PID is the context the capture event ran in: the sender
+     * for what the client sends, anything (a DPC) for what it receives. */
+    gboolean sent = c->have_endpoints && pinfo->srcport == c->client.port &&
+                    addresses_equal(&pinfo->src, &c->client.addr);
+    GPtrArray *comments = sent ? exch_field_all(tree, EXCH_F_FRAME_COMMENT) : NULL;
+    for (guint i = 0; comments && i < comments->len; i++) {
+        const char *s = exch_field_str(comments, i);
+        guint32 pid;
+        char *name;
+        if (s && parse_comment(s, &pid, &name)) {
+            vote(c, EXCH_PROC_COMMENT, pid, name, weight);
+            g_free(name);
+        }
+    }
+
+    guint32 pid;
+    if (exch_field_uint(tree, EXCH_F_PKTAP_PID, &pid) && pid != 0) {
+        const char *name = exch_field_str(exch_field_all(tree, EXCH_F_PKTAP_CMDNAME), 0);
+        vote(c, EXCH_PROC_PKTAP, pid, name, weight);
+    }
+}
+
+/* ---- headers ---- */
+
+/* The process a client application string names: Outlook's own tokens
+ * map to its image name; another product token is taken as it is; a
+ * browser's "Mozilla/5.0" or the RPC runtime's "MSRPC" names no process. */
+static const char *
+process_of_client_app(const char *app)
+{
+    if (!app || !*app)
+        return NULL;
+    if (g_str_has_prefix(app, "Outlook/") || strstr(app, "Microsoft Outlook") || strstr(app, "Outlook-Express"))
+        return "OUTLOOK.EXE";
+    if (g_str_has_prefix(app, "MacOutlook/"))
+        return "Microsoft Outlook";
+    if (g_str_has_prefix(app, "Mozilla/") || g_str_has_prefix(app, "MSRPC"))
+        return NULL;
+    size_t len = strcspn(app, "/ ;(");
+    if (len == 0 || len > 64)
+        return NULL;
+    return wmem_strndup(wmem_file_scope(), app, len);
+}
+
+/* ---- the decision ---- */
+
+static gboolean
+map_lookup(packet_info *pinfo, exch_conv_t *c)
+{
+    if (!exch_process_map_sockets() || !c->have_endpoints)
+        return FALSE;
+    exch_proc_entry_t e;
+    char *client = address_to_str(pinfo->pool, &c->client.addr);
+    char *server = address_to_str(pinfo->pool, &c->server.addr);
+    /* PID 0 is netstat's TIME_WAIT: the socket has no owner any more. */
+    if (!exch_process_lookup(client, c->client.port, server, c->server.port, &e) || e.pid == 0)
+        return FALSE;
+    c->proc_source = EXCH_PROC_MAP;
+    c->pid = e.pid;
+    c->proc_name = e.process ? wmem_strdup(wmem_file_scope(), e.process) : NULL;
+    c->proc_host = e.host ? wmem_strdup(wmem_file_scope(), e.host) : NULL;
+    return TRUE;
+}
+
+/* First pass, every frame of a TCP connection. */
+void
+exch_attr_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
+{
+    if (c->map_gen != map_gen) {
+        c->map_gen = map_gen;
+        c->map_checked = FALSE;
+        if (c->proc_source == EXCH_PROC_MAP)
+            c->proc_source = EXCH_PROC_NONE;
+    }
+    if (!c->map_checked && c->have_endpoints) {
+        c->map_checked = TRUE;
+        map_lookup(pinfo, c);
+    }
+    if (c->proc_source == EXCH_PROC_MAP)
+        return;
+
+    read_metadata(pinfo, tree, c);
+    const exch_proc_vote_t *best = NULL;
+    for (guint i = 0; i < c->n_votes; i++) {
+        if (!best || c->votes[i].weight > best->weight ||
+            (c->votes[i].weight == best->weight && c->votes[i].source > best->source))
+            best = &c->votes[i];
+    }
+    if (best) {
+        c->proc_source = best->source;
+        c->pid = best->pid;
+        /* etl2pcapng gives only a PID: the client's headers may name it. */
+        if (best->name)
+            c->proc_name = best->name;
+        else if (!c->proc_name)
+            c->proc_name = process_of_client_app(c->client_app);
+        return;
+    }
+
+    if (c->proc_source == EXCH_PROC_NONE && c->client_app) {
+        const char *name = process_of_client_app(c->client_app);
+        if (name) {
+            c->proc_source = EXCH_PROC_HEADER;
+            c->proc_name = name;
+        }
+    }
+}
+
+/* The client host as the table shows it: the map's host name, else the
+ * client address. */
+const char *
+exch_attr_host(const exch_conv_t *c, wmem_allocator_t *scope)
+{
+    if (c->proc_host)
+        return c->proc_host;
+    return c->have_endpoints ? address_to_str(scope, &c->client.addr) : "";
+}

@@ -1,0 +1,42 @@
+/* exchange_process.h
+ * The process map: which client process owns which TCP connection, read
+ * from saved tasklist / netstat / PowerShell / ss output (exchange_process.c).
+ *
+ * No epan types here, so the loader can be tested on its own.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef EXCHANGE_PROCESS_H
+#define EXCHANGE_PROCESS_H
+
+#include <glib.h>
+
+typedef struct {
+    const char *process;   /* image name as written, e.g. "OUTLOOK.EXE"; NULL if the PID has no name */
+    guint32     pid;
+    const char *host;      /* section host name (see "#host"), or NULL */
+    guint       line;      /* 1-based line of the socket entry in the file */
+} exch_proc_entry_t;
+
+/* Parse the file (replacing what was loaded before).  Returns FALSE when
+ * nothing usable came out (the map is then empty).  *message is NULL when
+ * all went well, else one g_strdup'ed sentence naming the file and the
+ * reason (caller frees).  An empty or NULL path clears the map and returns
+ * TRUE.  message may be NULL. */
+gboolean exch_process_map_load(const char *path, char **message);
+void     exch_process_map_clear(void);
+guint    exch_process_map_sockets(void);   /* socket entries loaded */
+guint    exch_process_map_names(void);     /* PID -> name entries loaded */
+
+/* The process owning the TCP socket local_addr:local_port (-> remote_addr:
+ * remote_port).  Addresses as Wireshark prints them.  An entry that recorded
+ * a remote end must match it; one without (LISTEN) matches on the local end
+ * only; an exact local+remote match wins.  Entries on 0.0.0.0 / :: / * match
+ * any local address of the port, but only when no entry for the address
+ * itself matches, and only those of the "#host" section that names the
+ * address, if one does.  The strings in *out stay valid until the next load
+ * or clear.  Returns FALSE when nothing matches. */
+gboolean exch_process_lookup(const char *local_addr, guint16 local_port, const char *remote_addr,
+                             guint16 remote_port, exch_proc_entry_t *out);
+
+#endif /* EXCHANGE_PROCESS_H */
