@@ -1,12 +1,14 @@
 /* exchange_stats.c
- * Statistics from the "exchange" tap: one row per Exchange TCP connection.
+ * Statistics from the "exchange" tap: one row per Exchange TCP connection
+ * (exchange,conns), and connections per client process (exchange,clients).
  *
- * The tap fires on the frame where a conversation first got a role and on
- * every frame whose evidence changed it, in single-pass tshark, with -2 and
- * on GUI retaps.  Rows are keyed by tcp.stream, so each connection is one row
- * holding its latest state (a withdrawn role removes the row): the table
- * counts connections, never packets.  With -2 and in the GUI that state is
- * the final one; single-pass tshark ends with it too.
+ * The tap fires on every frame of an Exchange connection and on frames
+ * whose evidence withdrew a role, in single-pass tshark, with -2 and on GUI
+ * retaps.  Both tables remember, per tcp.stream, where they counted the
+ * connection, so each connection is counted once, moves when its role or
+ * process changes and leaves when its role is withdrawn: they count
+ * connections, never packets.  With -2 and in the GUI the state is the
+ * final one; single-pass tshark ends with it too.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -17,19 +19,28 @@
 #include <epan/tap.h>
 
 enum {
-    COL_STREAM, COL_CLIENT, COL_SERVER, COL_ROLE, COL_TRANSPORT, COL_INTERFACE, COL_TARGET,
-    COL_CONFIDENCE, COL_DECIDED_IN, COL_EVIDENCE, COL_COUNT
+    COL_STREAM, COL_CLIENT, COL_SERVER, COL_PROCESS, COL_ROLE, COL_TRANSPORT, COL_INTERFACE, COL_TARGET,
+    COL_CONFIDENCE, COL_START, COL_DURATION, COL_FRAMES, COL_BYTES, COL_REQUESTS, COL_FAILURES, COL_AVG_RESPONSE,
+    COL_DECIDED_IN, COL_EVIDENCE, COL_COUNT
 };
 
 static stat_tap_table_item conns_fields[COL_COUNT] = {
     [COL_STREAM]     = { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Stream",     "%u" },
     [COL_CLIENT]     = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Client",     "%-24s" },
     [COL_SERVER]     = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Server",     "%-24s" },
+    [COL_PROCESS]    = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Process",    "%-18s" },
     [COL_ROLE]       = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Role",       "%-15s" },
     [COL_TRANSPORT]  = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Transport",  "%-9s" },
     [COL_INTERFACE]  = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Interface",  "%-11s" },
     [COL_TARGET]     = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "RPC target", "%-10s" },
     [COL_CONFIDENCE] = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Confidence", "%-10s" },
+    [COL_START]      = { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "Start (s)",  "%.3f" },
+    [COL_DURATION]   = { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "Duration (s)", "%.3f" },
+    [COL_FRAMES]     = { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Frames",     "%u" },
+    [COL_BYTES]      = { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Bytes",      "%u" },
+    [COL_REQUESTS]   = { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Requests",   "%u" },
+    [COL_FAILURES]   = { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Failures",   "%u" },
+    [COL_AVG_RESPONSE] = { TABLE_ITEM_FLOAT, TAP_ALIGN_RIGHT, "Avg response (ms)", "%.1f" },
     [COL_DECIDED_IN] = { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Decided in", "%u" },
     [COL_EVIDENCE]   = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Evidence",   "%s" },
 };
@@ -47,17 +58,24 @@ conns_rows_clear(void)
     g_hash_table_remove_all(conns_rows);
 }
 
+/* A table's first init creates it; a later one (retap) empties it. */
 static void
-conns_init(stat_tap_table_ui *ui)
+table_init(stat_tap_table_ui *ui, const char *name, int columns, void (*clear)(void))
 {
-    stat_tap_table *t = stat_tap_find_table(ui, conns_table_name);
+    stat_tap_table *t = stat_tap_find_table(ui, name);
     if (t) {
         if (ui->stat_tap_reset_table_cb)
             ui->stat_tap_reset_table_cb(t);
         return;
     }
-    stat_tap_add_table(ui, stat_tap_init_table(conns_table_name, COL_COUNT, 0, NULL));
-    conns_rows_clear();
+    stat_tap_add_table(ui, stat_tap_init_table(name, columns, 0, NULL));
+    clear();
+}
+
+static void
+conns_init(stat_tap_table_ui *ui)
+{
+    table_init(ui, conns_table_name, COL_COUNT, conns_rows_clear);
 }
 
 static void
@@ -65,6 +83,26 @@ set_uint(stat_tap_table_item_type *row, int col, guint v)
 {
     row[col].type = TABLE_ITEM_UINT;
     row[col].value.uint_value = v;
+}
+
+static void
+set_float(stat_tap_table_item_type *row, int col, double v)
+{
+    row[col].type = TABLE_ITEM_FLOAT;
+    row[col].value.float_value = v;
+}
+
+/* "OUTLOOK.EXE 4028", "OUTLOOK.EXE", "PID 4028" or "-". */
+static char *
+process_label(wmem_allocator_t *scope, const exch_conv_t *c)
+{
+    if (c->proc_name && c->pid)
+        return wmem_strdup_printf(scope, "%s %u", c->proc_name, c->pid);
+    if (c->proc_name)
+        return wmem_strdup(scope, c->proc_name);
+    if (c->pid)
+        return wmem_strdup_printf(scope, "PID %u", c->pid);
+    return wmem_strdup(scope, "-");
 }
 
 /* Cells own a g_strdup'ed copy: a GUI table outlives the capture file. */
@@ -75,13 +113,13 @@ set_str(stat_tap_table_item_type *row, int col, const char *s)
     row[col].value.string_value = g_strdup(s ? s : "");
 }
 
-static void conns_free_item(stat_tap_table *t, guint row, guint col, stat_tap_table_item_type *item);
+static void free_item(stat_tap_table *t, guint row, guint col, stat_tap_table_item_type *item);
 
 static void
 free_row(stat_tap_table *t, guint r)
 {
     for (guint f = 0; f < t->num_fields; f++)
-        conns_free_item(t, r, f, stat_tap_get_field_data(t, r, f));
+        free_item(t, r, f, stat_tap_get_field_data(t, r, f));
 }
 
 static void
@@ -153,12 +191,22 @@ conns_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const v
     set_uint(row, COL_STREAM, c->stream);
     set_str(row, COL_CLIENT, c->have_endpoints ? exch_endpoint_to_str(pinfo->pool, &c->client) : "");
     set_str(row, COL_SERVER, c->have_endpoints ? exch_endpoint_to_str(pinfo->pool, &c->server) : "");
+    set_str(row, COL_PROCESS, process_label(pinfo->pool, c));
     set_str(row, COL_ROLE, val_to_str_const(c->role, exch_role_vals, "?"));
     set_str(row, COL_TRANSPORT, val_to_str_const(c->transport, exch_transport_vals, "?"));
     set_str(row, COL_INTERFACE, ifaces ? ifaces : "-");
     exch_target_t target = exch_conv_target_source(c)->target;
     set_str(row, COL_TARGET, target != EXCH_TARGET_NONE ? val_to_str_const(target, exch_target_vals, "?") : "-");
     set_str(row, COL_CONFIDENCE, val_to_str_const(c->conf, exch_conf_vals, "?"));
+    nstime_t duration;
+    nstime_delta(&duration, &c->last, &c->start);
+    set_float(row, COL_START, nstime_to_sec(&c->start_rel));
+    set_float(row, COL_DURATION, nstime_to_sec(&duration));
+    set_uint(row, COL_FRAMES, c->frames);
+    set_uint(row, COL_BYTES, (guint)MIN(c->bytes, G_MAXUINT));
+    set_uint(row, COL_REQUESTS, c->requests);
+    set_uint(row, COL_FAILURES, c->failures);
+    set_float(row, COL_AVG_RESPONSE, c->timed ? 1000.0 * c->time_sum / c->timed : 0.0);
     set_uint(row, COL_DECIDED_IN, c->decided_in);
     set_str(row, COL_EVIDENCE, c->evidence);
     g_free(ifaces);
@@ -175,7 +223,7 @@ conns_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const v
 }
 
 static void
-conns_free_item(stat_tap_table *t _U_, guint row _U_, guint col _U_, stat_tap_table_item_type *item)
+free_item(stat_tap_table *t _U_, guint row _U_, guint col _U_, stat_tap_table_item_type *item)
 {
     if (item->type == TABLE_ITEM_STRING) {
         g_free((char *)item->value.string_value);
@@ -185,7 +233,7 @@ conns_free_item(stat_tap_table *t _U_, guint row _U_, guint col _U_, stat_tap_ta
 
 /* Rows are per connection, so a retap starts from an empty table. */
 static void
-conns_reset(stat_tap_table *t)
+empty_table(stat_tap_table *t)
 {
     for (guint r = 0; r < t->num_elements; r++) {
         free_row(t, r);
@@ -194,7 +242,203 @@ conns_reset(stat_tap_table *t)
     g_free(t->elements);
     t->elements = NULL;
     t->num_elements = 0;
+}
+
+static void
+conns_reset(stat_tap_table *t)
+{
+    empty_table(t);
     conns_rows_clear();
+}
+
+/* ---- exchange,clients: connections per client process ---- */
+
+/* The roles counted, in column order. */
+static const exch_role_t client_roles[] = {
+    EXCH_ROLE_MAILBOX, EXCH_ROLE_DIRECTORY, EXCH_ROLE_RPC_IN, EXCH_ROLE_RPC_OUT, EXCH_ROLE_EWS,
+    EXCH_ROLE_AUTODISCOVER, EXCH_ROLE_OAB, EXCH_ROLE_ENDPOINT_MAPPER, EXCH_ROLE_UNKNOWN,
+};
+
+enum {
+    CCOL_HOST, CCOL_PROCESS, CCOL_PID, CCOL_SOURCE, CCOL_ROLES,
+    CCOL_TOTAL = CCOL_ROLES + G_N_ELEMENTS(client_roles), CCOL_COUNT
+};
+
+static stat_tap_table_item clients_fields[CCOL_COUNT] = {
+    [CCOL_HOST]    = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Host",    "%-16s" },
+    [CCOL_PROCESS] = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Process", "%-16s" },
+    [CCOL_PID]     = { TABLE_ITEM_STRING, TAP_ALIGN_RIGHT, "PID",     "%s" },
+    [CCOL_SOURCE]  = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Source",  "%-15s" },
+    [CCOL_ROLES + 0] = { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "mailbox", "%u" },
+    [CCOL_ROLES + 1] = { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "directory", "%u" },
+    [CCOL_ROLES + 2] = { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "rpc-in", "%u" },
+    [CCOL_ROLES + 3] = { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "rpc-out", "%u" },
+    [CCOL_ROLES + 4] = { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "ews", "%u" },
+    [CCOL_ROLES + 5] = { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "autodiscover", "%u" },
+    [CCOL_ROLES + 6] = { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "oab", "%u" },
+    [CCOL_ROLES + 7] = { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "endpoint-mapper", "%u" },
+    [CCOL_ROLES + 8] = { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "unknown", "%u" },
+    [CCOL_TOTAL]   = { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Total",   "%u" },
+};
+
+static const char clients_table_name[] = "Exchange connections per client process";
+
+typedef struct {
+    char        *key;       /* the row it is counted in */
+    exch_role_t  role;      /* the column */
+} client_count_t;
+
+static GHashTable *client_rows;     /* row key -> row index + 1 */
+static GHashTable *client_counted;  /* tcp.stream + 1 -> client_count_t* */
+
+static void
+client_count_free(gpointer p)
+{
+    client_count_t *cc = (client_count_t *)p;
+    g_free(cc->key);
+    g_free(cc);
+}
+
+static void
+clients_state_clear(void)
+{
+    if (!client_rows) {
+        client_rows = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        client_counted = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, client_count_free);
+    }
+    g_hash_table_remove_all(client_rows);
+    g_hash_table_remove_all(client_counted);
+}
+
+static void
+clients_init(stat_tap_table_ui *ui)
+{
+    table_init(ui, clients_table_name, CCOL_COUNT, clients_state_clear);
+}
+
+static int
+role_column(exch_role_t role)
+{
+    for (guint i = 0; i < G_N_ELEMENTS(client_roles); i++) {
+        if (client_roles[i] == role)
+            return CCOL_ROLES + (int)i;
+    }
+    return -1;
+}
+
+static void
+client_rows_reindex(stat_tap_table *t)
+{
+    g_hash_table_remove_all(client_rows);
+    for (guint i = 0; i < t->num_elements; i++) {
+        stat_tap_table_item_type *r = t->elements[i];
+        char *key = g_strdup_printf("%s\x1f%s\x1f%s\x1f%s", r[CCOL_HOST].value.string_value,
+                                    r[CCOL_PROCESS].value.string_value, r[CCOL_PID].value.string_value,
+                                    r[CCOL_SOURCE].value.string_value);
+        g_hash_table_insert(client_rows, key, GUINT_TO_POINTER(i + 1));
+    }
+}
+
+/* Take one connection out of its row; an emptied row goes. */
+static void
+client_uncount(stat_tap_table *t, const client_count_t *cc)
+{
+    guint r = GPOINTER_TO_UINT(g_hash_table_lookup(client_rows, cc->key));
+    if (!r--)
+        return;
+    stat_tap_table_item_type *row = t->elements[r];
+    row[role_column(cc->role)].value.uint_value--;
+    if (--row[CCOL_TOTAL].value.uint_value > 0)
+        return;
+    free_row(t, r);
+    g_free(row);
+    memmove(&t->elements[r], &t->elements[r + 1], (t->num_elements - r - 1) * sizeof t->elements[0]);
+    t->num_elements--;
+    client_rows_reindex(t);
+}
+
+/* Rows are ordered by host, process and PID. */
+static int
+client_row_cmp(stat_tap_table_item_type *a, stat_tap_table_item_type *b)
+{
+    for (int col = CCOL_HOST; col <= CCOL_SOURCE; col++) {
+        int d = g_strcmp0(a[col].value.string_value, b[col].value.string_value);
+        if (d)
+            return d;
+    }
+    return 0;
+}
+
+static void
+client_count(stat_tap_table *t, const exch_conv_t *c, const char *key, const char *host, const char *pid,
+             wmem_allocator_t *scope)
+{
+    guint r = GPOINTER_TO_UINT(g_hash_table_lookup(client_rows, key));
+    if (!r) {
+        stat_tap_table_item_type row[CCOL_COUNT];
+        memset(row, 0, sizeof row);
+        set_str(row, CCOL_HOST, host);
+        set_str(row, CCOL_PROCESS, c->proc_name ? c->proc_name : "unknown");
+        set_str(row, CCOL_PID, pid);
+        set_str(row, CCOL_SOURCE, val_to_str_const(c->proc_source, exch_proc_source_vals, "?"));
+        for (int col = CCOL_ROLES; col <= CCOL_TOTAL; col++)
+            set_uint(row, col, 0);
+        guint at = 0;
+        while (at < t->num_elements && client_row_cmp(t->elements[at], row) < 0)
+            at++;
+        stat_tap_init_table_row(t, t->num_elements, CCOL_COUNT, row);
+        stat_tap_table_item_type *added = t->elements[t->num_elements - 1];
+        memmove(&t->elements[at + 1], &t->elements[at], (t->num_elements - 1 - at) * sizeof t->elements[0]);
+        t->elements[at] = added;
+        client_rows_reindex(t);
+        r = at + 1;
+    }
+    (void)scope;
+    stat_tap_table_item_type *row = t->elements[r - 1];
+    row[role_column(c->role)].value.uint_value++;
+    row[CCOL_TOTAL].value.uint_value++;
+}
+
+static tap_packet_status
+clients_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const void *data, tap_flags_t flags _U_)
+{
+    stat_data_t *sd = (stat_data_t *)tapdata;
+    const exch_conv_t *c = (const exch_conv_t *)data;
+    stat_tap_table *t = g_array_index(sd->stat_tap_data->tables, stat_tap_table *, 0);
+    gpointer stream = GUINT_TO_POINTER(c->stream + 1);
+    client_count_t *cc = (client_count_t *)g_hash_table_lookup(client_counted, stream);
+
+    char *key = NULL;
+    const char *host = NULL, *pid = NULL;
+    if (role_column(c->role) >= 0) {
+        host = exch_attr_host(c, pinfo->pool);
+        pid = c->pid ? wmem_strdup_printf(pinfo->pool, "%u", c->pid) : "-";
+        key = g_strdup_printf("%s\x1f%s\x1f%s\x1f%s", host, c->proc_name ? c->proc_name : "unknown", pid,
+                              val_to_str_const(c->proc_source, exch_proc_source_vals, "?"));
+    }
+    if (cc && key && cc->role == c->role && strcmp(cc->key, key) == 0) {
+        g_free(key);
+        return TAP_PACKET_DONT_REDRAW;      /* counted already, where it belongs */
+    }
+    if (cc) {
+        client_uncount(t, cc);
+        g_hash_table_remove(client_counted, stream);
+    }
+    if (!key)
+        return cc ? TAP_PACKET_REDRAW : TAP_PACKET_DONT_REDRAW;
+    client_count(t, c, key, host, pid, pinfo->pool);
+    cc = g_new(client_count_t, 1);
+    cc->key = key;
+    cc->role = c->role;
+    g_hash_table_insert(client_counted, stream, cc);
+    return TAP_PACKET_REDRAW;
+}
+
+static void
+clients_reset(stat_tap_table *t)
+{
+    empty_table(t);
+    clients_state_clear();
 }
 
 void
@@ -211,7 +455,7 @@ exch_stats_register(void)
         conns_init,
         conns_packet,
         conns_reset,
-        conns_free_item,
+        free_item,
         NULL,
         G_N_ELEMENTS(conns_fields), conns_fields,
         G_N_ELEMENTS(conns_params), conns_params,
@@ -219,4 +463,24 @@ exch_stats_register(void)
         0
     };
     register_stat_tap_table_ui(&conns_ui);
+
+    static tap_param clients_params[] = {
+        { PARAM_FILTER, "filter", "Filter", NULL, TRUE }
+    };
+    static stat_tap_table_ui clients_ui = {
+        REGISTER_PACKET_STAT_GROUP_UNSORTED,
+        "Exchange Connections per Client Process",
+        "exchange",
+        "exchange,clients",
+        clients_init,
+        clients_packet,
+        clients_reset,
+        free_item,
+        NULL,
+        G_N_ELEMENTS(clients_fields), clients_fields,
+        G_N_ELEMENTS(clients_params), clients_params,
+        NULL,
+        0
+    };
+    register_stat_tap_table_ui(&clients_ui);
 }
