@@ -26,10 +26,16 @@ FIELDS = [
     ('exchange.client.application', 'FT_STRING'),
     ('exchange.mailbox', 'FT_STRING'),
     ('exchange.tls.server_name', 'FT_STRING'),
+    ('exchange.client.process', 'FT_STRING'),
+    ('exchange.client.pid', 'FT_UINT32'),
+    ('exchange.client.host', 'FT_STRING'),
+    ('exchange.client.source', 'FT_STRING'),
 ]
 
 EXPERT = ['exchange.role_decided', 'exchange.role_changed', 'exchange.epm_learned',
-          'exchange.learn_limit', 'exchange.bad_bind']
+          'exchange.learn_limit', 'exchange.bad_bind', 'exchange.process_map_problem', 'exchange.rpc_tcp_legacy',
+          'exchange.rpc_http_deprecated', 'exchange.channel_unpaired', 'exchange.extra_connection',
+          'exchange.epm_unused']
 
 
 def test_plugin_is_listed_with_project_version(tshark):
@@ -60,6 +66,7 @@ def test_preferences_registered_with_defaults(tshark):
     prefs = tshark.out('-G', 'defaultprefs').splitlines()
     assert '#exchange.decode_learned_ports: TRUE' in prefs
     assert '#exchange.servers: ' in prefs
+    assert '#exchange.process_map: ' in prefs
 
 
 def test_role_values_are_documented_in_role_id(tshark):
