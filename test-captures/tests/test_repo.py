@@ -35,8 +35,10 @@ def test_install_lands_where_wireshark_scans(tmp_path):
     subprocess.run(['cmake', '--install', str(build)], check=True, env=env, capture_output=True)
     plugindir = subprocess.run(['pkg-config', '--variable=plugindir', 'wireshark'], check=True,
                                capture_output=True, text=True).stdout.strip()
-    installed = [p for p in tmp_path.rglob('*') if p.is_file()]
-    assert installed == [tmp_path / plugindir.lstrip('/') / 'epan' / 'exchange.so']
+    installed = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob('*') if p.is_file())
+    profile = Path('usr/share/wireshark/profiles/Exchange')
+    assert installed == sorted([Path(plugindir.lstrip('/')) / 'epan' / 'exchange.so', profile / 'colorfilters',
+                                profile / 'custom_http_header_fields', profile / 'preferences'])
 
 
 def test_module_exports_only_the_loader_symbols():
@@ -52,3 +54,9 @@ def test_per_user_install_goes_to_the_personal_folder(tmp_path):
     subprocess.run(['cmake', '--build', str(build), '--target', 'install-user'], check=True, env=env,
                    capture_output=True)
     assert (tmp_path / '.local/lib/wireshark/plugins/4.0/epan/exchange.so').is_file()
+    assert (tmp_path / '.config/wireshark/profiles/Exchange/preferences').is_file()
+    # A profile of the same name that the user has is kept.
+    (tmp_path / '.config/wireshark/profiles/Exchange/preferences').write_text('# mine\n')
+    subprocess.run(['cmake', '--build', str(build), '--target', 'install-user'], check=True, env=env,
+                   capture_output=True)
+    assert (tmp_path / '.config/wireshark/profiles/Exchange/preferences').read_text() == '# mine\n'
