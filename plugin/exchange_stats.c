@@ -10,6 +10,13 @@
  * connections, never packets.  With -2 and in the GUI the state is the
  * final one; single-pass tshark ends with it too.
  *
+ * The tap runs on every frame of every Exchange connection, so a frame that
+ * changes nothing a row shows beyond its counters costs a hash lookup and a
+ * few stores: rows are found by pointer (each row is its own heap block,
+ * stable while the pointer array around it moves), kept sorted by binary
+ * search, and their text cells are made again only when what they are made
+ * of changed.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #define WS_LOG_DOMAIN "exchange"
@@ -47,14 +54,30 @@ static stat_tap_table_item conns_fields[COL_COUNT] = {
 
 static const char conns_table_name[] = "Exchange connections";
 
-/* tcp.stream + 1 -> row index + 1, for the one table this UI keeps. */
+/* What a connection's row was made from: when none of it changed, a frame
+ * only updates the row's counters. */
+typedef struct {
+    stat_tap_table_item_type *row;
+    exch_role_t      role;
+    exch_transport_t transport;
+    exch_conf_t      conf;
+    exch_target_t    target;
+    guint32          ifaces;
+    guint32          decided_in;
+    guint32          pid;
+    const char      *evidence;      /* file scope: a new decision makes a new string */
+    const char      *proc_name;
+    gboolean         have_endpoints;
+} conn_row_t;
+
+/* tcp.stream + 1 -> conn_row_t, for the one table this UI keeps. */
 static GHashTable *conns_rows;
 
 static void
 conns_rows_clear(void)
 {
     if (!conns_rows)
-        conns_rows = g_hash_table_new(g_direct_hash, g_direct_equal);
+        conns_rows = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
     g_hash_table_remove_all(conns_rows);
 }
 
@@ -122,82 +145,96 @@ free_row(stat_tap_table *t, guint r)
         free_item(t, r, f, stat_tap_get_field_data(t, r, f));
 }
 
-static void
-reindex_rows(stat_tap_table *t)
+/* Where a row goes in a table sorted by cmp: the first index whose row
+ * sorts after it, or (*found) the index of an equal row. */
+static guint
+row_position(const stat_tap_table *t, const stat_tap_table_item_type *row,
+             int (*cmp)(const stat_tap_table_item_type *, const stat_tap_table_item_type *), gboolean *found)
 {
-    conns_rows_clear();
-    for (guint i = 0; i < t->num_elements; i++)
-        g_hash_table_insert(conns_rows, GUINT_TO_POINTER(t->elements[i][COL_STREAM].value.uint_value + 1),
-                            GUINT_TO_POINTER(i + 1));
+    guint lo = 0, hi = t->num_elements;
+    *found = FALSE;
+    while (lo < hi) {
+        guint mid = lo + (hi - lo) / 2;
+        int d = cmp(t->elements[mid], row);
+        if (d == 0) {
+            *found = TRUE;
+            return mid;
+        }
+        if (d < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
-/* A connection proved non-Exchange after it was counted: drop its row. */
-static void
-remove_row(stat_tap_table *t, guint r)
+/* Add a row in its sorted place; returns the table's copy of it. */
+static stat_tap_table_item_type *
+insert_row(stat_tap_table *t, guint columns, const stat_tap_table_item_type *cells,
+           int (*cmp)(const stat_tap_table_item_type *, const stat_tap_table_item_type *))
 {
+    gboolean found;
+    guint at = row_position(t, cells, cmp, &found);
+    stat_tap_init_table_row(t, t->num_elements, columns, cells);
+    stat_tap_table_item_type *added = t->elements[t->num_elements - 1];
+    memmove(&t->elements[at + 1], &t->elements[at], (t->num_elements - 1 - at) * sizeof t->elements[0]);
+    t->elements[at] = added;
+    return added;
+}
+
+/* Take a row out of a sorted table and free it. */
+static void
+remove_row(stat_tap_table *t, stat_tap_table_item_type *row,
+           int (*cmp)(const stat_tap_table_item_type *, const stat_tap_table_item_type *))
+{
+    gboolean found;
+    guint r = row_position(t, row, cmp, &found);
+    if (!found || t->elements[r] != row)
+        return;
     free_row(t, r);
-    g_free(t->elements[r]);
+    g_free(row);
     memmove(&t->elements[r], &t->elements[r + 1], (t->num_elements - r - 1) * sizeof t->elements[0]);
     t->num_elements--;
-    reindex_rows(t);
 }
 
 /* Rows stay in tcp.stream order (the order connections opened), whatever
- * order their roles were decided in: move the last row into place. */
-static void
-sort_last_row(stat_tap_table *t)
+ * order their roles were decided in. */
+static int
+conn_row_cmp(const stat_tap_table_item_type *a, const stat_tap_table_item_type *b)
 {
-    guint last = t->num_elements - 1, at = last;
-    guint stream = t->elements[last][COL_STREAM].value.uint_value;
-    while (at > 0 && t->elements[at - 1][COL_STREAM].value.uint_value > stream)
-        at--;
-    if (at == last)
-        return;
-    stat_tap_table_item_type *row = t->elements[last];
-    memmove(&t->elements[at + 1], &t->elements[at], (last - at) * sizeof t->elements[0]);
-    t->elements[at] = row;
-    reindex_rows(t);
+    guint x = a[COL_STREAM].value.uint_value, y = b[COL_STREAM].value.uint_value;
+    return x < y ? -1 : x > y;
 }
 
-static tap_packet_status
-conns_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const void *data, tap_flags_t flags _U_)
+/* Does the row still say what c says, counters apart? */
+static gboolean
+conn_row_current(const conn_row_t *cr, const exch_conv_t *c)
 {
-    stat_data_t *sd = (stat_data_t *)tapdata;
-    const exch_conv_t *c = (const exch_conv_t *)data;
-    stat_tap_table *t = g_array_index(sd->stat_tap_data->tables, stat_tap_table *, 0);
-    gpointer key = GUINT_TO_POINTER(c->stream + 1);
-    guint existing = GPOINTER_TO_UINT(g_hash_table_lookup(conns_rows, key));
+    return cr->role == c->role && cr->transport == c->transport && cr->conf == c->conf &&
+           cr->target == exch_conv_target_source(c)->target && cr->ifaces == exch_conv_ifaces(c, NULL) &&
+           cr->decided_in == c->decided_in && cr->evidence == c->evidence && cr->pid == c->pid &&
+           cr->proc_name == c->proc_name && cr->have_endpoints == c->have_endpoints;
+}
 
-    if (c->role == EXCH_ROLE_NONE) {
-        if (!existing)
-            return TAP_PACKET_DONT_REDRAW;
-        remove_row(t, existing - 1);
-        return TAP_PACKET_REDRAW;
-    }
+static void
+conn_row_remember(conn_row_t *cr, const exch_conv_t *c)
+{
+    cr->role = c->role;
+    cr->transport = c->transport;
+    cr->conf = c->conf;
+    cr->target = exch_conv_target_source(c)->target;
+    cr->ifaces = exch_conv_ifaces(c, NULL);
+    cr->decided_in = c->decided_in;
+    cr->evidence = c->evidence;
+    cr->pid = c->pid;
+    cr->proc_name = c->proc_name;
+    cr->have_endpoints = c->have_endpoints;
+}
 
-    stat_tap_table_item_type row[COL_COUNT];
-    memset(row, 0, sizeof row);
-
-    char *ifaces = NULL;
-    guint32 mask = exch_conv_ifaces(c, NULL);
-    for (int i = EXCH_IF_NONE + 1; i < EXCH_IF_COUNT; i++) {
-        if (mask & (1u << i)) {
-            char *next = ifaces ? g_strdup_printf("%s,%s", ifaces, exch_iface_name((exch_iface_t)i))
-                                : g_strdup(exch_iface_name((exch_iface_t)i));
-            g_free(ifaces);
-            ifaces = next;
-        }
-    }
-    set_uint(row, COL_STREAM, c->stream);
-    set_str(row, COL_CLIENT, c->have_endpoints ? exch_endpoint_to_str(pinfo->pool, &c->client) : "");
-    set_str(row, COL_SERVER, c->have_endpoints ? exch_endpoint_to_str(pinfo->pool, &c->server) : "");
-    set_str(row, COL_PROCESS, process_label(pinfo->pool, c));
-    set_str(row, COL_ROLE, val_to_str_const(c->role, exch_role_vals, "?"));
-    set_str(row, COL_TRANSPORT, val_to_str_const(c->transport, exch_transport_vals, "?"));
-    set_str(row, COL_INTERFACE, ifaces ? ifaces : "-");
-    exch_target_t target = exch_conv_target_source(c)->target;
-    set_str(row, COL_TARGET, target != EXCH_TARGET_NONE ? val_to_str_const(target, exch_target_vals, "?") : "-");
-    set_str(row, COL_CONFIDENCE, val_to_str_const(c->conf, exch_conf_vals, "?"));
+/* The cells that grow with every frame. */
+static void
+set_counters(stat_tap_table_item_type *row, const exch_conv_t *c)
+{
     nstime_t duration;
     nstime_delta(&duration, &c->last, &c->start);
     set_float(row, COL_START, nstime_to_sec(&c->start_rel));
@@ -207,18 +244,66 @@ conns_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const v
     set_uint(row, COL_REQUESTS, c->requests);
     set_uint(row, COL_FAILURES, c->failures);
     set_float(row, COL_AVG_RESPONSE, c->timed ? 1000.0 * c->time_sum / c->timed : 0.0);
+}
+
+static tap_packet_status
+conns_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const void *data, tap_flags_t flags _U_)
+{
+    stat_data_t *sd = (stat_data_t *)tapdata;
+    const exch_conv_t *c = (const exch_conv_t *)data;
+    stat_tap_table *t = g_array_index(sd->stat_tap_data->tables, stat_tap_table *, 0);
+    gpointer key = GUINT_TO_POINTER(c->stream + 1);
+    conn_row_t *cr = (conn_row_t *)g_hash_table_lookup(conns_rows, key);
+
+    if (c->role == EXCH_ROLE_NONE) {
+        /* A connection proved non-Exchange after it was counted: its row goes. */
+        if (!cr)
+            return TAP_PACKET_DONT_REDRAW;
+        remove_row(t, cr->row, conn_row_cmp);
+        g_hash_table_remove(conns_rows, key);
+        return TAP_PACKET_REDRAW;
+    }
+    if (cr && conn_row_current(cr, c)) {
+        set_counters(cr->row, c);
+        return TAP_PACKET_REDRAW;
+    }
+
+    stat_tap_table_item_type row[COL_COUNT];
+    memset(row, 0, sizeof row);
+
+    wmem_strbuf_t *ifaces = wmem_strbuf_new(pinfo->pool, "");
+    guint32 mask = exch_conv_ifaces(c, NULL);
+    for (int i = EXCH_IF_NONE + 1; i < EXCH_IF_COUNT; i++) {
+        if (mask & (1u << i))
+            wmem_strbuf_append_printf(ifaces, "%s%s", wmem_strbuf_get_len(ifaces) ? "," : "",
+                                      exch_iface_name((exch_iface_t)i));
+    }
+    set_uint(row, COL_STREAM, c->stream);
+    set_str(row, COL_CLIENT, c->have_endpoints ? exch_endpoint_to_str(pinfo->pool, &c->client) : "");
+    set_str(row, COL_SERVER, c->have_endpoints ? exch_endpoint_to_str(pinfo->pool, &c->server) : "");
+    set_str(row, COL_PROCESS, process_label(pinfo->pool, c));
+    set_str(row, COL_ROLE, val_to_str_const(c->role, exch_role_vals, "?"));
+    set_str(row, COL_TRANSPORT, val_to_str_const(c->transport, exch_transport_vals, "?"));
+    set_str(row, COL_INTERFACE, wmem_strbuf_get_len(ifaces) ? wmem_strbuf_get_str(ifaces) : "-");
+    exch_target_t target = exch_conv_target_source(c)->target;
+    set_str(row, COL_TARGET, target != EXCH_TARGET_NONE ? val_to_str_const(target, exch_target_vals, "?") : "-");
+    set_str(row, COL_CONFIDENCE, val_to_str_const(c->conf, exch_conf_vals, "?"));
+    set_counters(row, c);
     set_uint(row, COL_DECIDED_IN, c->decided_in);
     set_str(row, COL_EVIDENCE, c->evidence);
-    g_free(ifaces);
 
-    guint index = existing ? existing - 1 : t->num_elements;
-    if (existing)
+    if (cr) {
+        /* Same stream, same place: the row's block is overwritten. */
+        gboolean found;
+        guint index = row_position(t, cr->row, conn_row_cmp, &found);
         free_row(t, index);
-    else
-        g_hash_table_insert(conns_rows, key, GUINT_TO_POINTER(index + 1));
-    stat_tap_init_table_row(t, index, COL_COUNT, row);
-    if (!existing)
-        sort_last_row(t);
+        stat_tap_init_table_row(t, index, COL_COUNT, row);
+    } else {
+        cr = g_new0(conn_row_t, 1);
+        cr->row = insert_row(t, COL_COUNT, row, conn_row_cmp);
+        g_hash_table_insert(conns_rows, key, cr);
+    }
+    conn_row_remember(cr, c);
     return TAP_PACKET_REDRAW;
 }
 
@@ -283,12 +368,20 @@ static stat_tap_table_item clients_fields[CCOL_COUNT] = {
 
 static const char clients_table_name[] = "Exchange connections per client process";
 
+/* Where one connection is counted, and what its row key was made from:
+ * while none of that changes, a frame costs one lookup and no text. */
 typedef struct {
-    char        *key;       /* the row it is counted in */
-    exch_role_t  role;      /* the column */
+    char               *key;        /* the row it is counted in */
+    stat_tap_table_item_type *row;
+    exch_role_t         role;       /* the column */
+    exch_proc_source_t  proc_source;
+    guint32             pid;
+    const char         *proc_name;  /* file scope */
+    const char         *proc_host;  /* file scope */
+    gboolean            have_endpoints;
 } client_count_t;
 
-static GHashTable *client_rows;     /* row key -> row index + 1 */
+static GHashTable *client_rows;     /* row key -> row */
 static GHashTable *client_counted;  /* tcp.stream + 1 -> client_count_t* */
 
 static void
@@ -326,40 +419,9 @@ role_column(exch_role_t role)
     return -1;
 }
 
-static void
-client_rows_reindex(stat_tap_table *t)
-{
-    g_hash_table_remove_all(client_rows);
-    for (guint i = 0; i < t->num_elements; i++) {
-        stat_tap_table_item_type *r = t->elements[i];
-        char *key = g_strdup_printf("%s\x1f%s\x1f%s\x1f%s", r[CCOL_HOST].value.string_value,
-                                    r[CCOL_PROCESS].value.string_value, r[CCOL_PID].value.string_value,
-                                    r[CCOL_SOURCE].value.string_value);
-        g_hash_table_insert(client_rows, key, GUINT_TO_POINTER(i + 1));
-    }
-}
-
-/* Take one connection out of its row; an emptied row goes. */
-static void
-client_uncount(stat_tap_table *t, const client_count_t *cc)
-{
-    guint r = GPOINTER_TO_UINT(g_hash_table_lookup(client_rows, cc->key));
-    if (!r--)
-        return;
-    stat_tap_table_item_type *row = t->elements[r];
-    row[role_column(cc->role)].value.uint_value--;
-    if (--row[CCOL_TOTAL].value.uint_value > 0)
-        return;
-    free_row(t, r);
-    g_free(row);
-    memmove(&t->elements[r], &t->elements[r + 1], (t->num_elements - r - 1) * sizeof t->elements[0]);
-    t->num_elements--;
-    client_rows_reindex(t);
-}
-
-/* Rows are ordered by host, process and PID. */
+/* Rows are ordered by host, process, PID and source. */
 static int
-client_row_cmp(stat_tap_table_item_type *a, stat_tap_table_item_type *b)
+client_row_cmp(const stat_tap_table_item_type *a, const stat_tap_table_item_type *b)
 {
     for (int col = CCOL_HOST; col <= CCOL_SOURCE; col++) {
         int d = g_strcmp0(a[col].value.string_value, b[col].value.string_value);
@@ -369,34 +431,44 @@ client_row_cmp(stat_tap_table_item_type *a, stat_tap_table_item_type *b)
     return 0;
 }
 
+/* Take one connection out of its row; an emptied row goes. */
 static void
-client_count(stat_tap_table *t, const exch_conv_t *c, const char *key, const char *host, const char *pid,
-             wmem_allocator_t *scope)
+client_uncount(stat_tap_table *t, const client_count_t *cc)
 {
-    guint r = GPOINTER_TO_UINT(g_hash_table_lookup(client_rows, key));
-    if (!r) {
-        stat_tap_table_item_type row[CCOL_COUNT];
-        memset(row, 0, sizeof row);
-        set_str(row, CCOL_HOST, host);
-        set_str(row, CCOL_PROCESS, c->proc_name ? c->proc_name : "unknown");
-        set_str(row, CCOL_PID, pid);
-        set_str(row, CCOL_SOURCE, val_to_str_const(c->proc_source, exch_proc_source_vals, "?"));
+    stat_tap_table_item_type *row = cc->row;
+    row[role_column(cc->role)].value.uint_value--;
+    if (--row[CCOL_TOTAL].value.uint_value > 0)
+        return;
+    g_hash_table_remove(client_rows, cc->key);
+    remove_row(t, row, client_row_cmp);
+}
+
+static stat_tap_table_item_type *
+client_count(stat_tap_table *t, const exch_conv_t *c, const char *key, const char *host, const char *pid)
+{
+    stat_tap_table_item_type *row = (stat_tap_table_item_type *)g_hash_table_lookup(client_rows, key);
+    if (!row) {
+        stat_tap_table_item_type cells[CCOL_COUNT];
+        memset(cells, 0, sizeof cells);
+        set_str(cells, CCOL_HOST, host);
+        set_str(cells, CCOL_PROCESS, c->proc_name ? c->proc_name : "unknown");
+        set_str(cells, CCOL_PID, pid);
+        set_str(cells, CCOL_SOURCE, val_to_str_const(c->proc_source, exch_proc_source_vals, "?"));
         for (int col = CCOL_ROLES; col <= CCOL_TOTAL; col++)
-            set_uint(row, col, 0);
-        guint at = 0;
-        while (at < t->num_elements && client_row_cmp(t->elements[at], row) < 0)
-            at++;
-        stat_tap_init_table_row(t, t->num_elements, CCOL_COUNT, row);
-        stat_tap_table_item_type *added = t->elements[t->num_elements - 1];
-        memmove(&t->elements[at + 1], &t->elements[at], (t->num_elements - 1 - at) * sizeof t->elements[0]);
-        t->elements[at] = added;
-        client_rows_reindex(t);
-        r = at + 1;
+            set_uint(cells, col, 0);
+        row = insert_row(t, CCOL_COUNT, cells, client_row_cmp);
+        g_hash_table_insert(client_rows, g_strdup(key), row);
     }
-    (void)scope;
-    stat_tap_table_item_type *row = t->elements[r - 1];
     row[role_column(c->role)].value.uint_value++;
     row[CCOL_TOTAL].value.uint_value++;
+    return row;
+}
+
+static gboolean
+client_count_current(const client_count_t *cc, const exch_conv_t *c)
+{
+    return cc->role == c->role && cc->proc_source == c->proc_source && cc->pid == c->pid &&
+           cc->proc_name == c->proc_name && cc->proc_host == c->proc_host && cc->have_endpoints == c->have_endpoints;
 }
 
 static tap_packet_status
@@ -408,6 +480,9 @@ clients_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const
     gpointer stream = GUINT_TO_POINTER(c->stream + 1);
     client_count_t *cc = (client_count_t *)g_hash_table_lookup(client_counted, stream);
 
+    if (cc && client_count_current(cc, c))
+        return TAP_PACKET_DONT_REDRAW;      /* counted already, where it belongs */
+
     char *key = NULL;
     const char *host = NULL, *pid = NULL;
     if (role_column(c->role) >= 0) {
@@ -416,22 +491,31 @@ clients_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const
         key = g_strdup_printf("%s\x1f%s\x1f%s\x1f%s", host, c->proc_name ? c->proc_name : "unknown", pid,
                               val_to_str_const(c->proc_source, exch_proc_source_vals, "?"));
     }
-    if (cc && key && cc->role == c->role && strcmp(cc->key, key) == 0) {
-        g_free(key);
-        return TAP_PACKET_DONT_REDRAW;      /* counted already, where it belongs */
-    }
-    if (cc) {
+    gboolean moved = !cc || !key || cc->role != c->role || strcmp(cc->key, key) != 0;
+    if (cc && moved) {
         client_uncount(t, cc);
         g_hash_table_remove(client_counted, stream);
+        if (!key)
+            return TAP_PACKET_REDRAW;       /* no longer counted */
+        cc = NULL;
     }
     if (!key)
-        return cc ? TAP_PACKET_REDRAW : TAP_PACKET_DONT_REDRAW;
-    client_count(t, c, key, host, pid, pinfo->pool);
-    cc = g_new(client_count_t, 1);
-    cc->key = key;
+        return TAP_PACKET_DONT_REDRAW;      /* never counted */
+    if (!cc) {
+        cc = g_new0(client_count_t, 1);
+        cc->row = client_count(t, c, key, host, pid);
+        cc->key = key;
+        g_hash_table_insert(client_counted, stream, cc);
+    } else {
+        g_free(key);                        /* what changed did not move it */
+    }
     cc->role = c->role;
-    g_hash_table_insert(client_counted, stream, cc);
-    return TAP_PACKET_REDRAW;
+    cc->proc_source = c->proc_source;
+    cc->pid = c->pid;
+    cc->proc_name = c->proc_name;
+    cc->proc_host = c->proc_host;
+    cc->have_endpoints = c->have_endpoints;
+    return moved ? TAP_PACKET_REDRAW : TAP_PACKET_DONT_REDRAW;
 }
 
 static void
