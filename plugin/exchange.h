@@ -163,7 +163,9 @@ typedef struct exch_conv_s {
     nstime_t         start;         /* time of the first frame seen */
     gboolean         tls13;         /* the ServerHello chose TLS 1.3 */
     gboolean         client_finished; /* TLS 1.3: the client's Finished went by */
-    guint            host_gen;      /* learned-host generation last checked */
+    guint            host_gen;      /* host-list generation exchange_host() last checked */
+    guint            host_facts;    /* ... and what it knew then (SNI, endpoints) */
+    const char      *host_why;      /* ... and its answer (file scope), or NULL */
 
     /* Traffic (first pass), for the connections table */
     nstime_t         start_rel;     /* first frame, relative to the capture's first */

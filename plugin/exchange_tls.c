@@ -119,7 +119,7 @@ exch_tls_learn_host(packet_info *pinfo _U_, const char *host, const char *why)
 
 /* Why this connection goes to Exchange, or NULL. */
 static const char *
-exchange_host(exch_conv_t *c, packet_info *pinfo)
+exchange_host_lookup(exch_conv_t *c, packet_info *pinfo)
 {
     char *server = c->have_endpoints ? address_to_str(pinfo->pool, &c->server.addr) : NULL;
     const char *names[] = { c->sni, server };
@@ -140,6 +140,24 @@ exchange_host(exch_conv_t *c, packet_info *pinfo)
             return wmem_strdup_printf(pinfo->pool, "%s %s", n, why);
     }
     return NULL;
+}
+
+/* The same, asked on every TLS frame: looked up again only when the host
+ * lists changed or the connection's server name or endpoints became known. */
+static const char *
+exchange_host(exch_conv_t *c, packet_info *pinfo)
+{
+    guint facts = (c->sni ? 2u : 0u) | (c->have_endpoints ? 1u : 0u);
+    if (c->host_gen == hosts_gen && c->host_facts == facts)
+        return c->host_why;
+    c->host_gen = hosts_gen;
+    c->host_facts = facts;
+    const char *why = exchange_host_lookup(c, pinfo);
+    if (!why)
+        c->host_why = NULL;
+    else if (!c->host_why || strcmp(c->host_why, why) != 0)
+        c->host_why = wmem_strdup(wmem_file_scope(), why);
+    return c->host_why;
 }
 
 static gboolean
@@ -176,7 +194,7 @@ start_gap(const exch_conv_t *a, const exch_conv_t *b)
  * an OAB file); RPC/HTTP opens its two channels together.  So a one-way
  * connection is called a channel only with an opposite one-way partner to
  * the same server endpoint opened within FLOW_PAIR_WINDOW seconds; the
- * nearest unpaired one is taken. */
+ * nearest unpaired one is taken.  flow_convs holds only the unpaired. */
 static void
 flow_pair(exch_conv_t *c)
 {
@@ -184,8 +202,8 @@ flow_pair(exch_conv_t *c)
     double best_gap = FLOW_PAIR_WINDOW;
     for (wmem_list_frame_t *f = wmem_list_head(flow_convs); f; f = wmem_list_frame_next(f)) {
         exch_conv_t *o = (exch_conv_t *)wmem_list_frame_data(f);
-        if (o == c || o->flow_peer || o->flow == c->flow || o->flow == EXCH_ROLE_NONE ||
-            o->server.port != c->server.port || !addresses_equal(&o->server.addr, &c->server.addr))
+        if (o->flow == c->flow || o->server.port != c->server.port ||
+            !addresses_equal(&o->server.addr, &c->server.addr))
             continue;
         double gap = start_gap(c, o);
         if (gap <= best_gap) {
@@ -193,10 +211,13 @@ flow_pair(exch_conv_t *c)
             best_gap = gap;
         }
     }
-    if (best) {
-        c->flow_peer = best;
-        best->flow_peer = c;     /* it takes its role at its own next frame */
+    if (!best) {
+        wmem_list_append(flow_convs, c);
+        return;
     }
+    wmem_list_remove(flow_convs, best);
+    c->flow_peer = best;
+    best->flow_peer = c;     /* it takes its role at its own next frame */
 }
 
 /* TLS bookkeeping of one frame (first pass): server name, and the
@@ -262,6 +283,10 @@ exch_tls_infer(packet_info *pinfo, exch_conv_t *c)
 {
     if (!c->tls || c->http_seen || c->conf == EXCH_CONF_CERTAIN || c->not_exchange)
         return;
+    /* Inferred evidence cannot change a learned role, nor an inferred one
+     * other than "unknown" (exch_conv_offer): nothing to work out. */
+    if (c->conf > EXCH_CONF_INFERRED || (c->conf == EXCH_CONF_INFERRED && c->role != EXCH_ROLE_UNKNOWN))
+        return;
 
     exch_evidence_t ev = { 0 };
     ev.transport = EXCH_TRANSPORT_HTTPS;
@@ -277,11 +302,11 @@ exch_tls_infer(packet_info *pinfo, exch_conv_t *c)
     const char *why = exchange_host(c, pinfo);
     if (!why)
         return;
-    if (c->flow == EXCH_ROLE_NONE && c->have_endpoints && (c->flow = flow_of(c)) != EXCH_ROLE_NONE) {
-        wmem_list_append(flow_convs, c);
+    if (c->flow == EXCH_ROLE_NONE && c->have_endpoints && (c->flow = flow_of(c)) != EXCH_ROLE_NONE)
         flow_pair(c);
-    }
     ev.role = c->flow_peer ? c->flow : EXCH_ROLE_UNKNOWN;
+    if (ev.role == EXCH_ROLE_UNKNOWN && c->role == EXCH_ROLE_UNKNOWN)
+        return;                 /* said already */
     if (ev.role == EXCH_ROLE_UNKNOWN) {
         ev.text = wmem_strdup_printf(pinfo->pool, "TLS to an Exchange host (%s); not decrypted, role unknown", why);
     } else {
