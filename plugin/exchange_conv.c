@@ -22,6 +22,13 @@
 
 static int exch_proto = -1;
 static wmem_list_t *all_convs;     /* every conversation state (file scope) */
+static guint32 first_pass_frames;  /* TCP frames the first pass has accounted */
+
+/* Attributed Exchange connections by (role, transport, process): what
+ * exch_conv_concurrent_peers() compares, built after the first pass and
+ * again only if it went on (a live capture). */
+static GHashTable *peer_buckets;   /* bucket hash -> GPtrArray of exch_conv_t* */
+static guint32 peer_buckets_frames;
 
 const value_string exch_role_vals[] = {
     { EXCH_ROLE_NONE,            "none" },
@@ -284,6 +291,7 @@ mapi_failed(GPtrArray *lines)
 void
 exch_conv_account(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
 {
+    first_pass_frames++;
     c->frames++;
     c->bytes += pinfo->fd->pkt_len;
     c->last = pinfo->abs_ts;
@@ -328,6 +336,10 @@ void
 exch_conv_reset(void)
 {
     all_convs = wmem_list_new(wmem_file_scope());
+    first_pass_frames = 0;
+    if (peer_buckets)
+        g_hash_table_destroy(peer_buckets);
+    peer_buckets = NULL;
 }
 
 static gboolean
@@ -367,17 +379,53 @@ same_need(const exch_conv_t *a, const exch_conv_t *b)
     }
 }
 
+/* Connections that may be each other's peers share a bucket: equal role,
+ * transport, process source, PID and process name. */
+static guint
+peer_bucket(const exch_conv_t *c)
+{
+    return ((guint)c->role * 31u + (guint)c->transport) * 31u + (guint)c->proc_source +
+           c->pid * 2654435761u + (c->proc_name ? g_str_hash(c->proc_name) : 0u);
+}
+
+static void
+peer_buckets_build(void)
+{
+    if (peer_buckets && peer_buckets_frames == first_pass_frames)
+        return;
+    if (peer_buckets)
+        g_hash_table_remove_all(peer_buckets);
+    else
+        peer_buckets = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                                             (GDestroyNotify)g_ptr_array_unref);
+    peer_buckets_frames = first_pass_frames;
+    for (wmem_list_frame_t *f = wmem_list_head(all_convs); f; f = wmem_list_frame_next(f)) {
+        exch_conv_t *o = (exch_conv_t *)wmem_list_frame_data(f);
+        if (o->role == EXCH_ROLE_NONE || o->proc_source == EXCH_PROC_NONE)
+            continue;
+        gpointer key = GUINT_TO_POINTER(peer_bucket(o));
+        GPtrArray *a = (GPtrArray *)g_hash_table_lookup(peer_buckets, key);
+        if (!a) {
+            a = g_ptr_array_new();
+            g_hash_table_insert(peer_buckets, key, a);
+        }
+        g_ptr_array_add(a, o);
+    }
+}
+
 /* How many connections of c's process serve what c serves at the same
  * time as c (c included); 0 when c's process is not known.  Read after the
  * first pass. */
 guint
 exch_conv_concurrent_peers(const exch_conv_t *c)
 {
-    if (c->proc_source == EXCH_PROC_NONE || !all_convs)
+    if (c->proc_source == EXCH_PROC_NONE || c->role == EXCH_ROLE_NONE || !all_convs)
         return 0;
+    peer_buckets_build();
+    GPtrArray *bucket = (GPtrArray *)g_hash_table_lookup(peer_buckets, GUINT_TO_POINTER(peer_bucket(c)));
     guint n = 0;
-    for (wmem_list_frame_t *f = wmem_list_head(all_convs); f; f = wmem_list_frame_next(f)) {
-        const exch_conv_t *o = (const exch_conv_t *)wmem_list_frame_data(f);
+    for (guint i = 0; bucket && i < bucket->len; i++) {
+        const exch_conv_t *o = (const exch_conv_t *)g_ptr_array_index(bucket, i);
         if (o != c && (!same_need(c, o) || !same_process(c, o)))
             continue;
         /* Lifetimes overlap: each starts before the other's last frame. */
