@@ -95,3 +95,20 @@ def test_profile_columns_and_header_fields(tshark):
     rows = tshark.fields('mapi-http-cleartext.pcap', ['tcp.stream', 'frame.coloring_rule.name'], '-2', '-C',
                          'Exchange', '--color')
     assert {tuple(r) for r in rows} == {('0', 'Exchange mailbox'), ('1', 'Exchange directory')}
+
+
+def test_profile_rows_are_light_with_black_text():
+    """Wireshark reads a rule's colours as [background][foreground]: every role gets a light row with
+    black text, one colour per role, as the stock rules read (Bad TCP: dark row, light red text)."""
+    rules = re.findall(r'^@([^@]+)@([^@]+)@\[(\d+),(\d+),(\d+)\]\[(\d+),(\d+),(\d+)\]$',
+                       (PROFILE / 'colorfilters').read_text(), re.M)
+    roles = {'mailbox', 'directory', 'rpc-in', 'rpc-out', 'ews', 'autodiscover', 'oab', 'endpoint-mapper', 'unknown'}
+    assert {re.search(r'exchange\.role == "([^"]+)"', f).group(1) for _, f, *_ in rules} == roles
+
+    def luminance(r, g, b):
+        return (0.2126 * int(r) + 0.7152 * int(g) + 0.0722 * int(b)) / 65535
+
+    for name, _, *colours in rules:
+        background, text = colours[:3], colours[3:]
+        assert luminance(*background) > 0.7 and luminance(*text) < 0.2, f'{name}: background {background}, text {text}'
+    assert len({tuple(c[2:5]) for c in rules}) == len(rules), 'two roles share a colour'
