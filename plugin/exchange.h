@@ -125,6 +125,7 @@ typedef struct {
 typedef struct exch_conv_s {
     guint32          stream;        /* tcp.stream */
     guint32          first_frame;
+    guint32          opened_in;     /* the first frame, when it was the SYN or SYN+ACK; else 0 */
     exch_role_t      role;
     exch_transport_t transport;
     exch_iface_t     iface;         /* the interface that decided */
@@ -217,8 +218,6 @@ typedef struct {
 /* ---- exchange_fields.c: foreign fields of interest ---- */
 typedef enum {
     EXCH_F_TCP_PAYLOAD = 0,
-    EXCH_F_TCP_FLAGS_SYN,
-    EXCH_F_TCP_FLAGS_ACK,
     EXCH_F_DCERPC_PKT_TYPE,
     EXCH_F_DCERPC_OPNUM,
     EXCH_F_DCERPC_BIND_UUID,
@@ -259,7 +258,7 @@ gboolean    exch_field_seconds(GPtrArray *a, guint index, double *out);
 
 /* ---- exchange_conv.c: conversation state and the decision rule ---- */
 void         exch_conv_init(int proto);
-exch_conv_t *exch_conv_get(packet_info *pinfo, gboolean create, proto_tree *tree);
+exch_conv_t *exch_conv_get(packet_info *pinfo, gboolean create);
 exch_frame_t*exch_frame_get(packet_info *pinfo, gboolean create);
 gboolean     exch_conv_offer(exch_conv_t *c, packet_info *pinfo, const exch_evidence_t *ev);
 void         exch_conv_set_endpoints(exch_conv_t *c, packet_info *pinfo, gboolean sender_is_client);

@@ -120,15 +120,18 @@ parse_comment(const char *s, guint32 *pid, char **name)
 static void
 read_metadata(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
 {
-    guint32 syn = 0, weight;
-    exch_field_uint(tree, EXCH_F_TCP_FLAGS_SYN, &syn);
-    weight = syn ? SYN_WEIGHT : 1;
-
     /* A comment's PID is the context the capture event ran in: the sender
      * for what the client sends, anything (a DPC) for what it receives. */
     gboolean sent = c->have_endpoints && pinfo->srcport == c->client.port &&
                     addresses_equal(&pinfo->src, &c->client.addr);
     GPtrArray *comments = sent ? exch_field_all(tree, EXCH_F_FRAME_COMMENT) : NULL;
+    guint32 pktap_pid;
+    gboolean pktap = exch_field_uint(tree, EXCH_F_PKTAP_PID, &pktap_pid) && pktap_pid != 0;
+    if (!comments && !pktap)
+        return;                     /* most captures carry neither */
+
+    /* The connection's opening frame (its SYN or SYN+ACK) weighs most. */
+    guint weight = pinfo->num == c->opened_in ? SYN_WEIGHT : 1;
     for (guint i = 0; comments && i < comments->len; i++) {
         const char *s = exch_field_str(comments, i);
         guint32 pid;
@@ -139,10 +142,9 @@ read_metadata(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
         }
     }
 
-    guint32 pid;
-    if (exch_field_uint(tree, EXCH_F_PKTAP_PID, &pid) && pid != 0) {
+    if (pktap) {
         const char *name = exch_field_str(exch_field_all(tree, EXCH_F_PKTAP_CMDNAME), 0);
-        vote(c, EXCH_PROC_PKTAP, pid, name, weight);
+        vote(c, EXCH_PROC_PKTAP, pktap_pid, name, weight);
     }
 }
 

@@ -21,7 +21,12 @@
 #include <epan/dissectors/packet-tcp.h>
 
 static int exch_proto = -1;
-static wmem_list_t *all_convs;     /* every conversation state (file scope) */
+static int tcp_proto = -1;
+/* Every TCP connection's state, indexed by tcp.stream: TCP numbers its
+ * connections densely from 0, so this is one array index per frame where a
+ * conversation lookup would hash addresses and ports.  The states are file
+ * scope; the array is emptied when a file is opened. */
+static GPtrArray *by_stream;
 static guint32 first_pass_frames;  /* TCP frames the first pass has accounted */
 
 /* Attributed Exchange connections by (role, transport, process): what
@@ -93,32 +98,45 @@ exch_iface_name(exch_iface_t i)
     return val_to_str_const(i, exch_iface_vals, "?");
 }
 
+/* TCP's own state of this frame's connection (the innermost TCP header,
+ * as pinfo's ports are): its tcp.stream, and the server port its SYN or
+ * SYN+ACK named.  One conversation lookup, in every pass; reading them as
+ * fields would make epan keep three more fields on every TCP frame. */
+static const struct tcp_analysis *
+tcp_state(packet_info *pinfo)
+{
+    conversation_t *conv = find_conversation_pinfo(pinfo, 0);
+    return conv ? (const struct tcp_analysis *)conversation_get_proto_data(conv, tcp_proto) : NULL;
+}
+
 /* The state of this frame's TCP conversation.  Created only on the first
  * pass (create == TRUE); later passes find what the first pass left. */
 exch_conv_t *
-exch_conv_get(packet_info *pinfo, gboolean create, proto_tree *tree)
+exch_conv_get(packet_info *pinfo, gboolean create)
 {
-    conversation_t *conv = find_conversation_pinfo(pinfo, 0);
-    if (!conv)
+    const struct tcp_analysis *tcpd = tcp_state(pinfo);
+    if (!tcpd)
         return NULL;
-    exch_conv_t *c = (exch_conv_t *)conversation_get_proto_data(conv, exch_proto);
+    guint32 stream = tcpd->stream;
+    exch_conv_t *c = stream < by_stream->len ? (exch_conv_t *)g_ptr_array_index(by_stream, stream) : NULL;
     if (c || !create)
         return c;
 
     c = wmem_new0(wmem_file_scope(), exch_conv_t);
-    struct tcp_analysis *tcpd = get_tcp_conversation_data(conv, pinfo);
-    c->stream = tcpd ? tcpd->stream : 0;
+    c->stream = stream;
     c->first_frame = pinfo->num;
     c->start = pinfo->abs_ts;
     c->start_rel = pinfo->rel_ts;
-    conversation_add_proto_data(conv, exch_proto, c);
-    wmem_list_append(all_convs, c);
+    if (stream >= by_stream->len)
+        g_ptr_array_set_size(by_stream, (gint)stream + 1);
+    g_ptr_array_index(by_stream, stream) = c;
 
-    /* A SYN tells the sides before any evidence does. */
-    guint32 syn = 0, ack = 0;
-    if (exch_field_uint(tree, EXCH_F_TCP_FLAGS_SYN, &syn) && syn) {
-        exch_field_uint(tree, EXCH_F_TCP_FLAGS_ACK, &ack);
-        exch_conv_set_endpoints(c, pinfo, !ack);
+    /* A first frame that is a SYN or SYN+ACK (TCP has just set the server
+     * port from it) tells the sides before any evidence does. */
+    if (tcpd->server_port && pinfo->srcport != pinfo->destport &&
+        (pinfo->srcport == tcpd->server_port || pinfo->destport == tcpd->server_port)) {
+        c->opened_in = pinfo->num;
+        exch_conv_set_endpoints(c, pinfo, pinfo->destport == tcpd->server_port);
     }
     return c;
 }
@@ -319,9 +337,12 @@ exch_conv_account(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
         http_failed = 1;
     c->failures += http_failed;
 
+    /* Response times come with an HTTP response code or a DCE/RPC PDU:
+     * most frames have neither, so their lookups are skipped. */
     const exch_field_t timed[] = { EXCH_F_HTTP_TIME, EXCH_F_DCERPC_TIME };
+    const gboolean may_be_timed[] = { codes != NULL, ptypes != NULL };
     for (size_t k = 0; k < G_N_ELEMENTS(timed); k++) {
-        GPtrArray *a = exch_field_all(tree, timed[k]);
+        GPtrArray *a = may_be_timed[k] ? exch_field_all(tree, timed[k]) : NULL;
         double secs;
         for (guint i = 0; a && i < a->len; i++) {
             if (exch_field_seconds(a, i, &secs)) {
@@ -335,7 +356,11 @@ exch_conv_account(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
 void
 exch_conv_reset(void)
 {
-    all_convs = wmem_list_new(wmem_file_scope());
+    if (!by_stream)
+        by_stream = g_ptr_array_new();
+    if (tcp_proto < 0)
+        tcp_proto = proto_get_id_by_filter_name("tcp");
+    g_ptr_array_set_size(by_stream, 0);
     first_pass_frames = 0;
     if (peer_buckets)
         g_hash_table_destroy(peer_buckets);
@@ -399,9 +424,9 @@ peer_buckets_build(void)
         peer_buckets = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
                                              (GDestroyNotify)g_ptr_array_unref);
     peer_buckets_frames = first_pass_frames;
-    for (wmem_list_frame_t *f = wmem_list_head(all_convs); f; f = wmem_list_frame_next(f)) {
-        exch_conv_t *o = (exch_conv_t *)wmem_list_frame_data(f);
-        if (o->role == EXCH_ROLE_NONE || o->proc_source == EXCH_PROC_NONE)
+    for (guint i = 0; i < by_stream->len; i++) {
+        exch_conv_t *o = (exch_conv_t *)g_ptr_array_index(by_stream, i);
+        if (!o || o->role == EXCH_ROLE_NONE || o->proc_source == EXCH_PROC_NONE)
             continue;
         gpointer key = GUINT_TO_POINTER(peer_bucket(o));
         GPtrArray *a = (GPtrArray *)g_hash_table_lookup(peer_buckets, key);
@@ -419,7 +444,7 @@ peer_buckets_build(void)
 guint
 exch_conv_concurrent_peers(const exch_conv_t *c)
 {
-    if (c->proc_source == EXCH_PROC_NONE || c->role == EXCH_ROLE_NONE || !all_convs)
+    if (c->proc_source == EXCH_PROC_NONE || c->role == EXCH_ROLE_NONE || !by_stream)
         return 0;
     peer_buckets_build();
     GPtrArray *bucket = (GPtrArray *)g_hash_table_lookup(peer_buckets, GUINT_TO_POINTER(peer_bucket(c)));

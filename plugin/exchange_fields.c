@@ -21,8 +21,6 @@ typedef struct {
 
 static exch_foreign_t foreign[EXCH_F_COUNT] = {
     [EXCH_F_TCP_PAYLOAD]      = { "tcp.payload", -1 },
-    [EXCH_F_TCP_FLAGS_SYN]    = { "tcp.flags.syn", -1 },
-    [EXCH_F_TCP_FLAGS_ACK]    = { "tcp.flags.ack", -1 },
     [EXCH_F_DCERPC_PKT_TYPE]  = { "dcerpc.pkt_type", -1 },
     [EXCH_F_DCERPC_OPNUM]     = { "dcerpc.opnum", -1 },
     [EXCH_F_DCERPC_BIND_UUID] = { "dcerpc.cn_bind_to_uuid", -1 },

@@ -94,6 +94,9 @@ add_role(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const exch_conv_t 
 {
     proto_item *it;
 #define GEN(x) proto_item_set_generated(x)
+/* Text that takes formatting is made only where the tree shows it or a
+ * filter, column or tap reads the field (tshark -q -z ... reads none). */
+#define WANTED(hf) proto_field_is_referenced(tree, hf)
     GEN(proto_tree_add_string(tree, hf_exchange_role, tvb, 0, 0, val_to_str_const(c->role, exch_role_vals, "?")));
     GEN(proto_tree_add_uint(tree, hf_exchange_role_id, tvb, 0, 0, c->role));
     GEN(proto_tree_add_string(tree, hf_exchange_transport, tvb, 0, 0,
@@ -115,8 +118,10 @@ add_role(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const exch_conv_t 
     if (c->learned_from)
         GEN(proto_tree_add_uint(tree, hf_exchange_learned_from, tvb, 0, 0, c->learned_from));
     if (c->have_endpoints) {
-        const char *endpoint = exch_endpoint_to_str(pinfo->pool, &c->server);
-        GEN(proto_tree_add_string(tree, hf_exchange_client, tvb, 0, 0, exch_endpoint_to_str(pinfo->pool, &c->client)));
+        gboolean want_endpoint = WANTED(hf_exchange_server_endpoint) || (!c->server_name && WANTED(hf_exchange_server));
+        const char *endpoint = want_endpoint ? exch_endpoint_to_str(pinfo->pool, &c->server) : "";
+        if (WANTED(hf_exchange_client))
+            GEN(proto_tree_add_string(tree, hf_exchange_client, tvb, 0, 0, exch_endpoint_to_str(pinfo->pool, &c->client)));
         GEN(proto_tree_add_string(tree, hf_exchange_server, tvb, 0, 0, c->server_name ? c->server_name : endpoint));
         GEN(proto_tree_add_string(tree, hf_exchange_server_endpoint, tvb, 0, 0, endpoint));
     } else if (c->server_name) {
@@ -124,14 +129,15 @@ add_role(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const exch_conv_t 
     }
     it = proto_tree_add_uint(tree, hf_exchange_stream, tvb, 0, 0, c->stream);
     GEN(it);
-    GEN(proto_tree_add_string(tree, hf_exchange_client_host, tvb, 0, 0, exch_attr_host(c, pinfo->pool)));
+    if (WANTED(hf_exchange_client_host))
+        GEN(proto_tree_add_string(tree, hf_exchange_client_host, tvb, 0, 0, exch_attr_host(c, pinfo->pool)));
     if (c->proc_name)
         GEN(proto_tree_add_string(tree, hf_exchange_client_process, tvb, 0, 0, c->proc_name));
     if (c->pid)
         GEN(proto_tree_add_uint(tree, hf_exchange_client_pid, tvb, 0, 0, c->pid));
     GEN(proto_tree_add_string(tree, hf_exchange_client_source, tvb, 0, 0,
                               val_to_str_const(c->proc_source, exch_proc_source_vals, "?")));
-    if (c->services) {
+    if (c->services && WANTED(hf_exchange_services)) {
         wmem_strbuf_t *list = wmem_strbuf_new(pinfo->pool, "");
         for (int r = EXCH_ROLE_NONE + 1; r < EXCH_ROLE_COUNT; r++) {
             if (c->services & (1u << r))
@@ -144,10 +150,11 @@ add_role(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const exch_conv_t 
     if (tc->target != EXCH_TARGET_NONE) {
         GEN(proto_tree_add_string(tree, hf_exchange_rpc_target, tvb, 0, 0,
                                   val_to_str_const(tc->target, exch_target_vals, "?")));
-        GEN(proto_tree_add_string(tree, hf_exchange_rpc_target_evidence, tvb, 0, 0,
-                                  tc == c ? c->target_evidence
-                                          : wmem_strdup_printf(pinfo->pool, "IN channel (stream %u): %s",
-                                                               tc->stream, tc->target_evidence)));
+        if (WANTED(hf_exchange_rpc_target_evidence))
+            GEN(proto_tree_add_string(tree, hf_exchange_rpc_target_evidence, tvb, 0, 0,
+                                      tc == c ? c->target_evidence
+                                              : wmem_strdup_printf(pinfo->pool, "IN channel (stream %u): %s",
+                                                                   tc->stream, tc->target_evidence)));
     }
     if (c->have_cookie)
         GEN(proto_tree_add_guid(tree, hf_exchange_rpch_cookie, tvb, 0, 0, &c->cookie));
@@ -159,6 +166,7 @@ add_role(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const exch_conv_t 
         GEN(proto_tree_add_string(tree, hf_exchange_mailbox, tvb, 0, 0, c->mailbox));
     if (c->sni)
         GEN(proto_tree_add_string(tree, hf_exchange_tls_server_name, tvb, 0, 0, c->sni));
+#undef WANTED
 #undef GEN
 }
 
@@ -206,7 +214,7 @@ dissect_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
         return 0;
 
     gboolean first = !PINFO_FD_VISITED(pinfo);
-    exch_conv_t *c = exch_conv_get(pinfo, first, tree);
+    exch_conv_t *c = exch_conv_get(pinfo, first);
     if (!c)
         return 0;
     if (first) {
