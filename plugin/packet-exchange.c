@@ -294,6 +294,13 @@ exchange_init(void)
     exch_attr_init();
 }
 
+/* The connection index points into file-scope memory: empty it with the file. */
+static void
+exchange_cleanup(void)
+{
+    exch_conv_reset();
+}
+
 static void
 exchange_prefs_changed(void)
 {
@@ -463,6 +470,7 @@ proto_register_exchange(void)
     exchange_tap = register_tap("exchange");
     exch_stats_register();
     register_init_routine(exchange_init);
+    register_cleanup_routine(exchange_cleanup);
 }
 
 void
