@@ -27,6 +27,7 @@ typedef struct {
 } sock_t;
 
 static GPtrArray  *hosts;       /* section -> host; section 0 (NULL) comes before any "#host" */
+static GHashTable *host_section;/* lower-case host -> its section: many machines' output in one file */
 static GHashTable *names;       /* "section/pid" -> process name */
 static GHashTable *by_local;    /* "addr port" -> GPtrArray of sock_t, in file order */
 static GHashTable *addr_host;   /* a named local address -> 1 + the first section with it */
@@ -88,9 +89,10 @@ exch_process_map_clear(void)
         g_hash_table_destroy(names);
         g_hash_table_destroy(by_local);
         g_hash_table_destroy(addr_host);
+        g_hash_table_destroy(host_section);
     }
     hosts = NULL;
-    names = by_local = addr_host = NULL;
+    names = by_local = addr_host = host_section = NULL;
     n_socks = 0;
 }
 
@@ -111,11 +113,15 @@ exch_process_map_names(void)
 guint
 exch_pmap_section(const char *host)
 {
-    guint i;
-    for (i = 1; i < hosts->len && g_ascii_strcasecmp(hosts->pdata[i], host); i++)
-        ;
-    if (i == hosts->len)
-        g_ptr_array_add(hosts, g_strdup(host));
+    char *key = g_ascii_strdown(host, -1);      /* names compare case-insensitively */
+    guint i = GPOINTER_TO_UINT(g_hash_table_lookup(host_section, key));
+    if (i) {
+        g_free(key);
+        return i;
+    }
+    i = hosts->len;
+    g_ptr_array_add(hosts, g_strdup(host));
+    g_hash_table_insert(host_section, key, GUINT_TO_POINTER(i));
     return i;
 }
 
@@ -251,6 +257,7 @@ exch_process_map_load(const char *path, char **message)
         names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         by_local = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
         addr_host = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        host_section = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         exch_pmap_parse(text, len, &r);
         if (!n_socks) {
             if (r.pidless)
