@@ -5,6 +5,7 @@
 #               tshark with the plugin disabled / a stock tap / our tap / -2,
 #               5 interleaved repetitions: wall, CPU, peak RSS and the ratios
 #   bench-check the same captures, -2: the role totals against the generator's manifest
+#   bench-instructions  the bench commands under callgrind: instructions, deterministic
 #   fuzz        2000 mutated captures and maps under an ASan+UBSan build of the plugin
 #   memcheck    valgrind memcheck over every capture in test-captures/
 #   hostile     huge and absurd inputs: time, memory and results
@@ -26,6 +27,11 @@ add_custom_target(bench-check
           --generate --scales 1,2 --check
   DEPENDS exchange USES_TERMINAL
   COMMENT "Benchmark captures: roles against the generator's manifest")
+add_custom_target(bench-instructions
+  COMMAND "${EXCHANGE_PYTHON}" "${_captures}/bench/bench.py" --plugin "$<TARGET_FILE:exchange>"
+          --generate --scales 1,2 --instructions --modes bcf --json "${CMAKE_BINARY_DIR}/bench-instructions.json"
+  DEPENDS exchange USES_TERMINAL
+  COMMENT "Benchmark in instructions (callgrind): deterministic ratios, about 1.5 hours")
 add_custom_target(fuzz
   COMMAND "${EXCHANGE_PYTHON}" "${_captures}/fuzz.py" --cases 2000 --build "${CMAKE_BINARY_DIR}/fuzz-asan"
   USES_TERMINAL

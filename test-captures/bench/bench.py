@@ -32,6 +32,13 @@ totals with the manifest gen_bench.py wrote beside the capture.
     /usr/bin/python3 test-captures/bench/bench.py --generate            # 5 reps, 1x and 2x
     /usr/bin/python3 test-captures/bench/bench.py --reps 1 --scales 1   # quick sanity run
     /usr/bin/python3 test-captures/bench/bench.py --scales 0.02 --generate --check
+    /usr/bin/python3 test-captures/bench/bench.py --instructions --modes bcf   # callgrind counts
+
+--instructions runs each mode once per capture under valgrind's callgrind and
+reports the instructions executed instead of times: deterministic, so the
+ratios do not move with the noise of a shared machine (here, one command's
+wall time varies by up to 20% between runs), and unaffected by other work
+running beside it.  It is slow (about 40x): --jobs runs several at once.
 """
 import argparse
 import json
@@ -213,6 +220,9 @@ def main():
     ap.add_argument('--check', action='store_true',
                     help='only run (d) once per capture and compare the roles with the manifest; exit 1 if not equal')
     ap.add_argument('--json', type=Path, help='also save the figures as JSON')
+    ap.add_argument('--instructions', action='store_true',
+                    help='count instructions under callgrind (once per mode and capture) instead of timing')
+    ap.add_argument('--jobs', type=int, default=os.cpu_count() or 1, help='callgrind runs at once (default: CPUs)')
     args = ap.parse_args()
 
     modes = [m for m in args.modes if m in MODES]
@@ -256,6 +266,8 @@ def main():
             manifests[tag] = json.loads(mp.read_text()) if mp.is_file() else None
         if args.check:
             return check(stage, caps, manifests)
+        if args.instructions:
+            return instructions(stage, caps, modes, args)
         return bench(stage, caps, manifests, modes, args)
     except BenchError as e:
         print(f'error: {e}', file=sys.stderr)
@@ -283,6 +295,54 @@ def check(stage, caps, manifests):
             ok = False
     print('roles: ' + ('as expected' if ok else 'NOT as expected'))
     return 0 if ok else 1
+
+
+def count_instructions(stage, argv, tag):
+    """Instructions tshark ARGV executes, from callgrind's summary line."""
+    log = stage.out / f'{tag}.callgrind.log'
+    cmd = ['valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null', f'--log-file={log}', 'tshark', *argv]
+    proc = subprocess.run(stage.prefix() + cmd, env=stage.env(), cwd=stage.dir, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors='replace')
+    text = log.read_text(errors='replace') if log.exists() else ''
+    m = re.search(r'Collected : (\d+)', text)
+    if proc.returncode != 0 or not m:
+        raise BenchError(f'callgrind tshark {" ".join(argv)} failed ({proc.returncode}):\n{proc.stderr[-1500:]}{text[-1500:]}')
+    return int(m.group(1))
+
+
+def instructions(stage, caps, modes, args):
+    from concurrent.futures import ThreadPoolExecutor
+    if not shutil.which('valgrind'):
+        raise BenchError('--instructions needs valgrind (apt-get install valgrind)')
+    os.chmod(stage.out, 0o777)          # callgrind writes its log as the tshark user
+    jobs = [(tag, m, [a.replace('{F}', str(path)) for a in MODES[m][1]]) for tag, path in caps.items() for m in modes]
+    print(f'Instructions (valgrind --tool=callgrind, {len(jobs)} runs, {args.jobs} at a time; tshark {stage.version})')
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(args.jobs) as pool:
+        counts = dict(zip([(tag, m) for tag, m, _ in jobs],
+                          pool.map(lambda j: count_instructions(stage, j[2], f'{j[0]}-{j[1]}'), jobs)))
+    for (tag, m), n in counts.items():
+        print(f'  {tag:7s} ({m}) {MODES[m][0]:27s} {n / 1e9:10.3f} G')
+    print('Ratios')
+    ratios = []
+    for tag in caps:
+        for num, den, target in (('c', 'b', 1.10), ('c', 'f', 1.05), ('b', 'e', None), ('c', 'a', 1.05), ('d', 'c', None)):
+            if (tag, num) in counts and (tag, den) in counts:
+                v = counts[(tag, num)] / counts[(tag, den)]
+                ratios.append((f'{tag} ({num})/({den})', v, target))
+    if ('1x', 'c') in counts and ('2x', 'c') in counts:
+        ratios.append(('(c) 2x/1x', counts[('2x', 'c')] / counts[('1x', 'c')], 2.1))
+    for name, v, target in ratios:
+        verdict = '(no target)' if target is None else f'<= {target:.2f}  {"PASS" if v <= target else "MISS"}'
+        print(f'  {name:22s} {v:7.3f}  {verdict}')
+    print(f'({time.perf_counter() - t0:.0f} s)')
+    if args.json:
+        args.json.write_text(json.dumps({'tshark': stage.version, 'plugin': str(args.plugin),
+                                         'instructions': {f'{t}/{m}': n for (t, m), n in counts.items()},
+                                         'ratios': [{'ratio': n, 'value': round(v, 4), 'target': tg}
+                                                    for n, v, tg in ratios]}, indent=2) + '\n')
+        print(f'figures saved to {args.json}')
+    return 0
 
 
 def bench(stage, caps, manifests, modes, args):
