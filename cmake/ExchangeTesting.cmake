@@ -29,7 +29,8 @@ foreach(_id IN LISTS _lines)
              WORKING_DIRECTORY "${PROJECT_SOURCE_DIR}")
     set_tests_properties("${_name}" PROPERTIES
       ENVIRONMENT "EXCHANGE_PLUGIN=$<TARGET_FILE:exchange>;EXCHANGE_VERSION=${PROJECT_VERSION}"
-      TIMEOUT 300)
+      TIMEOUT 300
+      SKIP_RETURN_CODE 77)   # conftest.py: a test that was only skipped
     math(EXPR _count "${_count} + 1")
   endif()
 endforeach()
