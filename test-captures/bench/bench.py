@@ -9,7 +9,8 @@ the 1x and 2x captures written by gen_bench.py:
   (c) tshark -q -r F -z exchange,clients             the plugin's statistic, single pass
   (d) tshark -2 -q -r F -z exchange,clients          the same, two passes
 
-Optional (--modes abcdef): (e) as (b) and (f) as (c) with --disable-protocol exchange.
+Optional (--modes abcdefg): (e) as (b) and (f) as (c) with --disable-protocol exchange,
+(g) as (b) with no plugin loaded.
 tshark -q with neither a tap nor a display filter does not dissect at all, so (a)
 measures reading the file; (b)/(e) is the loaded plugin's cost to a stock statistic
 and (c)/(f) the plugin's own cost at equal dissection work (printed for information).
@@ -62,12 +63,17 @@ MODES = {
     'b': ('conv,tcp', ['-q', '-r', '{F}', '-z', 'conv,tcp']),
     'c': ('exchange,clients', ['-q', '-r', '{F}', '-z', 'exchange,clients']),
     'd': ('-2 exchange,clients', ['-2', '-q', '-r', '{F}', '-z', 'exchange,clients']),
-    # Optional baselines (--modes abcdef): with -q and neither a tap nor a filter, tshark does not
+    # Optional baselines (--modes abcdefg): with -q and neither a tap nor a filter, tshark does not
     # dissect at all, so (a) only reads the file.  These dissect as (b) and (c) do, plugin disabled.
     'e': ('conv,tcp, disabled', ['-q', '-r', '{F}', '--disable-protocol', 'exchange', '-z', 'conv,tcp']),
     'f': ('exchange,clients, disabled', ['-q', '-r', '{F}', '--disable-protocol', 'exchange', '-z',
                                          'exchange,clients']),
+    # (g): the plugin not loaded at all.  Wireshark 4.0 keeps a disabled postdissector's wanted fields
+    # (epan/packet.c does not ask whether it is enabled), so (e) and (f) still build that tree; (g)
+    # is what a stock statistic costs without the plugin installed.
+    'g': ('conv,tcp, no plugin', ['-q', '-r', '{F}', '-z', 'conv,tcp']),
 }
+NO_PLUGIN = {'g'}
 ROLES = ['mailbox', 'directory', 'rpc-in', 'rpc-out', 'ews', 'autodiscover', 'oab', 'endpoint-mapper', 'unknown']
 
 
@@ -134,17 +140,19 @@ class Stage:
         self.version = first.strip()
         epan = self.plugins / f'{m.group(1)}.{m.group(2)}' / 'epan'
         epan.mkdir(parents=True)
+        (self.dir / 'no-plugins' / f'{m.group(1)}.{m.group(2)}' / 'epan').mkdir(parents=True)
         shutil.copy(self.plugin, epan / 'exchange.so')
-        for p in [self.plugins, *self.plugins.rglob('*')]:
+        for p in [self.plugins, *self.plugins.rglob('*'), *(self.dir / 'no-plugins').rglob('*'), self.dir / 'no-plugins']:
             os.chmod(p, 0o755 if p.is_dir() else 0o644)
         plugins = subprocess.run(self.prefix() + ['tshark', '-G', 'plugins'], env=self.env(), cwd=self.dir,
                                  capture_output=True, text=True)
         if str(epan / 'exchange.so') not in plugins.stdout:
             raise BenchError(f'tshark did not load {epan / "exchange.so"}:\n{plugins.stdout}{plugins.stderr}')
 
-    def env(self):
+    def env(self, plugin=True):
+        plugins = self.plugins if plugin else self.dir / 'no-plugins'
         return {'PATH': '/usr/sbin:/usr/bin:/sbin:/bin', 'HOME': str(self.home),
-                'WIRESHARK_PLUGIN_DIR': str(self.plugins), 'TZ': 'UTC', 'LANG': 'C.UTF-8'}
+                'WIRESHARK_PLUGIN_DIR': str(plugins), 'TZ': 'UTC', 'LANG': 'C.UTF-8'}
 
     def prefix(self):
         if not self.as_nobody:
@@ -154,13 +162,13 @@ class Stage:
     def readable(self, path):
         return subprocess.run(self.prefix() + ['test', '-r', str(path)], env=self.env()).returncode == 0
 
-    def run(self, args, tag):
+    def run(self, args, tag, plugin=True):
         """tshark ARGS; returns wall s, cpu s, peak RSS KiB, stdout path."""
         out_path, err_path = self.out / f'{tag}.out', self.out / f'{tag}.err'
         with open(out_path, 'wb') as out, open(err_path, 'wb') as err:
             t0 = time.perf_counter()
             proc = subprocess.Popen(self.prefix() + ['tshark', *args], stdin=subprocess.DEVNULL, stdout=out,
-                                    stderr=err, env=self.env(), cwd=self.dir)
+                                    stderr=err, env=self.env(plugin), cwd=self.dir)
             _, status, ru = os.wait4(proc.pid, 0)
             wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -216,7 +224,7 @@ def main():
     ap.add_argument('--generate', action='store_true', help='run gen_bench.py for missing captures')
     ap.add_argument('--seed', type=int, default=1, help='seed for --generate (default 1)')
     ap.add_argument('--reps', type=int, default=5, help='repetitions of each mode and capture (default 5)')
-    ap.add_argument('--modes', default='abcd', help='letters from abcdef (default abcd; e, f: optional baselines)')
+    ap.add_argument('--modes', default='abcd', help='letters from abcdefg (default abcd; e, f, g: optional baselines)')
     ap.add_argument('--check', action='store_true',
                     help='only run (d) once per capture and compare the roles with the manifest; exit 1 if not equal')
     ap.add_argument('--json', type=Path, help='also save the figures as JSON')
@@ -227,7 +235,7 @@ def main():
 
     modes = [m for m in args.modes if m in MODES]
     if not modes or len(modes) != len(args.modes):
-        ap.error('--modes: letters from abcdef')
+        ap.error('--modes: letters from abcdefg')
     if args.reps < 1:
         ap.error('--reps must be >= 1')
     try:
@@ -297,11 +305,11 @@ def check(stage, caps, manifests):
     return 0 if ok else 1
 
 
-def count_instructions(stage, argv, tag):
+def count_instructions(stage, argv, tag, plugin=True):
     """Instructions tshark ARGV executes, from callgrind's summary line."""
     log = stage.out / f'{tag}.callgrind.log'
     cmd = ['valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null', f'--log-file={log}', 'tshark', *argv]
-    proc = subprocess.run(stage.prefix() + cmd, env=stage.env(), cwd=stage.dir, stdin=subprocess.DEVNULL,
+    proc = subprocess.run(stage.prefix() + cmd, env=stage.env(plugin), cwd=stage.dir, stdin=subprocess.DEVNULL,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors='replace')
     text = log.read_text(errors='replace') if log.exists() else ''
     m = re.search(r'Collected : (\d+)', text)
@@ -320,13 +328,15 @@ def instructions(stage, caps, modes, args):
     t0 = time.perf_counter()
     with ThreadPoolExecutor(args.jobs) as pool:
         counts = dict(zip([(tag, m) for tag, m, _ in jobs],
-                          pool.map(lambda j: count_instructions(stage, j[2], f'{j[0]}-{j[1]}'), jobs)))
+                          pool.map(lambda j: count_instructions(stage, j[2], f'{j[0]}-{j[1]}', j[1] not in NO_PLUGIN),
+                                   jobs)))
     for (tag, m), n in counts.items():
         print(f'  {tag:7s} ({m}) {MODES[m][0]:27s} {n / 1e9:10.3f} G')
     print('Ratios')
     ratios = []
     for tag in caps:
-        for num, den, target in (('c', 'b', 1.10), ('c', 'f', 1.05), ('b', 'e', None), ('c', 'a', 1.05), ('d', 'c', None)):
+        for num, den, target in (('c', 'b', 1.10), ('c', 'f', 1.05), ('b', 'e', None), ('b', 'g', None),
+                                 ('c', 'g', None), ('c', 'a', 1.05), ('d', 'c', None)):
             if (tag, num) in counts and (tag, den) in counts:
                 v = counts[(tag, num)] / counts[(tag, den)]
                 ratios.append((f'{tag} ({num})/({den})', v, target))
@@ -364,7 +374,8 @@ def bench(stage, caps, manifests, modes, args):
     print('Commands (F = capture; env HOME, WIRESHARK_PLUGIN_DIR=' + str(stage.plugins) + ')')
     for m in modes:
         print(f'  ({m}) ' + ' '.join(stage.prefix()) + (' ' if stage.prefix() else '') + 'tshark ' +
-              ' '.join(a.replace('{F}', 'F') for a in MODES[m][1]))
+              ' '.join(a.replace('{F}', 'F') for a in MODES[m][1]) +
+              ('   [WIRESHARK_PLUGIN_DIR empty: no plugin loaded]' if m in NO_PLUGIN else ''))
     # Warm the page cache so the first run does not pay for the disk.
     for path in caps.values():
         with open(path, 'rb') as f:
@@ -379,7 +390,7 @@ def bench(stage, caps, manifests, modes, args):
             for m in modes:
                 k += 1
                 argv = [a.replace('{F}', str(path)) for a in MODES[m][1]]
-                wall, cpu, rss, out = stage.run(argv, f'{tag}-{m}')
+                wall, cpu, rss, out = stage.run(argv, f'{tag}-{m}', plugin=m not in NO_PLUGIN)
                 r = {'rep': rep + 1, 'capture': tag, 'mode': m, 'wall_s': round(wall, 3), 'cpu_s': round(cpu, 3),
                      'peak_rss_kib': rss}
                 if m in 'cd':
@@ -427,6 +438,8 @@ def bench(stage, caps, manifests, modes, args):
             ratio(f'{tag} (b)/(e) (info)', f'{tag}/b', f'{tag}/e', metric, float('inf'))
         for metric in ('wall_s', 'cpu_s', 'peak_rss_mib'):
             ratio(f'{tag} (c)/(f) (info)', f'{tag}/c', f'{tag}/f', metric, float('inf'))
+        for metric in ('wall_s', 'cpu_s', 'peak_rss_mib'):
+            ratio(f'{tag} (b)/(g) (info)', f'{tag}/b', f'{tag}/g', metric, float('inf'))
     if '1x' in caps and '2x' in caps:
         for metric in ('wall_s', 'cpu_s'):
             ratio('(c) 2x/1x time', '2x/c', '1x/c', metric, 2.1)
@@ -440,7 +453,7 @@ def bench(stage, caps, manifests, modes, args):
         a, b = summary.get(f'{tag}/a'), summary.get(f'{tag}/b')
         if a and b and a['cpu_s']['median'] < 0.5 * b['cpu_s']['median']:
             print(f'  note: {tag} (a) used {a["cpu_s"]["median"]:.2f} s CPU: tshark -q with neither a tap nor a '
-                  'filter does not dissect, so (a) only reads the file; see (e)/(f) (--modes abcdef)')
+                  'filter does not dissect, so (a) only reads the file; see (e)/(f) (--modes abcdefg)')
 
     role_report = {}
     for tag in caps:
