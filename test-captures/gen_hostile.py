@@ -49,8 +49,9 @@ from scapy.all import wrpcap
 
 import gen_http as gh
 from gen_rpc_tcp import (AB_PORT, EMSMDB, EPM, EXCHANGE_MAP, HERE, MAILBOX_PORT, NSPI, PORT_FILTER, SERVER4, Handler,
-                         Server, Service, capture, dce_to, ec_do_connect_ex, epm_service, exchange_service,
-                         make_tower, outlook_start, recv_pdu, rewrite, rpc_call, write)
+                         Server, Service, capture, dce_to, ec_do_connect_ex, epm_service, ept_map_request,
+                         exchange_service, exchange_service_answering, make_tower, outlook_start, recv_pdu, rewrite,
+                         rpc_call, write)
 
 MAX_FRAG = 4280                 # impacket's max_tfrag/max_rfrag, echoed in our BIND_ACK
 
@@ -170,16 +171,7 @@ def many_towers_service():
 
 def ept_map_many(dce, iface, handle):
     """ept_map with a large max_towers and an entry handle, parsed by impacket: (handle, ports)."""
-    tower = make_tower(iface, 0, '0.0.0.0')
-    req = epm.ept_map()
-    req['entry_handle']['context_handle_attributes'] = 0
-    req['entry_handle']['context_handle_uuid'] = handle
-    req['max_towers'] = MAX_TOWERS_ASKED
-    req['map_tower']['tower_length'] = len(tower)
-    req['map_tower']['tower_octet_string'] = tower.getData()
-    req.fields['obj'].fields['ReferentID'] = 1
-    req.fields['map_tower'].fields['ReferentID'] = 2
-    resp = dce.request(req)
+    resp = dce.request(ept_map_request(iface, MAX_TOWERS_ASKED, handle))
     ports = []
     for twr in resp['ITowers']:
         answer = epm.EPMTower(b''.join(twr['Data']['tower_octet_string']))
@@ -273,14 +265,7 @@ def absurd_service():
 
 def ept_map_raw(dce, iface):
     """An ept_map request (max_towers 1, as impacket's hept_map); the answer's stub unparsed."""
-    tower = make_tower(iface, 0, '0.0.0.0')
-    req = epm.ept_map()
-    req['max_towers'] = 1
-    req['map_tower']['tower_length'] = len(tower)
-    req['map_tower']['tower_octet_string'] = tower.getData()
-    req.fields['obj'].fields['ReferentID'] = 1
-    req.fields['map_tower'].fields['ReferentID'] = 2
-    dce.call(epm.ept_map.opnum, req)
+    dce.call(epm.ept_map.opnum, ept_map_request(iface))
     return dce.recv()
 
 
@@ -322,15 +307,7 @@ def read_stream_stub():
 
 
 def huge_service(port):
-    svc = exchange_service(port)
-    plain = svc.answer
-
-    def answer(iface, opnum, stub):
-        if iface == EMSMDB and opnum == 11:
-            return read_stream_stub()
-        return plain(iface, opnum, stub)
-    svc.answer = answer
-    return svc
+    return exchange_service_answering(port, {(EMSMDB, 11): read_stream_stub})
 
 
 class HugeRpcProxy(gh.RpcProxy):

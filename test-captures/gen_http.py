@@ -71,7 +71,7 @@ from impacket.http import HTTPClientSecurityProvider
 from scapy.all import TCP, wrpcap
 
 from gen_rpc_tcp import (EMSMDB, FIRST_CLIENT_PORT, HERE, NSPI, Handler, capture, ec_do_connect_ex,
-                         exchange_service, rewrite, rpc_call, write)
+                         exchange_service_answering, rewrite, rpc_call, write)
 
 MAILBOX = '7bb476d4-6c5e-4f2b-9b41-3f2d8e2a1c55@contoso.com'
 MAIL_HOST, AUTODISCOVER_HOST = 'mail.contoso.com', 'autodiscover.contoso.com'
@@ -487,17 +487,8 @@ def outlook_directory_session(dce):
 
 def rpc_http_service(port):
     """gen_rpc_tcp's Exchange responder, with table rows for the calls above."""
-    svc = exchange_service(port)
-    plain = svc.answer
-
-    def answer(iface, opnum, stub):
-        if iface == EMSMDB and opnum == 11:
-            return inbox_rows_stub()
-        if iface == NSPI and opnum in (3, 5):
-            return nspi_rows_stub()
-        return plain(iface, opnum, stub)
-    svc.answer = answer
-    return svc
+    return exchange_service_answering(port, {(EMSMDB, 11): inbox_rows_stub, (NSPI, 3): nspi_rows_stub,
+                                             (NSPI, 5): nspi_rows_stub})
 
 
 def rpc_http_outlook(proxy_port):

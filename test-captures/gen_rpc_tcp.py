@@ -275,15 +275,38 @@ def dce_to(host, port):
     return dce
 
 
-def ept_map(dce, iface_bin):
-    """impacket's hept_map request, on an already bound EPM connection."""
+def ept_map_request(iface_bin, max_towers=1, entry_handle=None):
+    """An ept_map request for iface_bin's TCP endpoints, as impacket's hept_map builds it
+    (fixed referent IDs); entry_handle (16 bytes) continues an earlier lookup."""
     tower = make_tower(iface_bin, 0, '0.0.0.0')
     req = epm.ept_map()
-    req['max_towers'] = 1
+    if entry_handle is not None:
+        req['entry_handle']['context_handle_attributes'] = 0
+        req['entry_handle']['context_handle_uuid'] = entry_handle
+    req['max_towers'] = max_towers
     req['map_tower']['tower_length'] = len(tower)
     req['map_tower']['tower_octet_string'] = tower.getData()
     req.fields['obj'].fields['ReferentID'] = 1
     req.fields['map_tower'].fields['ReferentID'] = 2
+    return req
+
+
+def exchange_service_answering(port, answers):
+    """exchange_service(port), answering the (interface, opnum) pairs of answers with what their
+    function returns (called with no argument) and everything else as before."""
+    svc = exchange_service(port)
+    plain = svc.answer
+
+    def answer(iface, opnum, stub):
+        make = answers.get((iface, opnum))
+        return make() if make else plain(iface, opnum, stub)
+    svc.answer = answer
+    return svc
+
+
+def ept_map(dce, iface_bin):
+    """impacket's hept_map request, on an already bound EPM connection."""
+    req = ept_map_request(iface_bin)
     try:
         resp = dce.request(req)
     except Exception:       # not registered: the answer carries no tower

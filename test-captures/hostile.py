@@ -333,8 +333,7 @@ def learn_limit_capture(stage, answers=70, per_answer=1000):
     sequence numbers; each PDU in its own segment (answers fragmented at 4280 bytes)."""
     sys.path.insert(0, str(HERE))
     from gen_hostile import epm_stub, response_fragments, tower_bytes, tower_floors
-    from gen_rpc_tcp import EMSMDB, EPM, NDR, Handler, Service, _co_pdu, _co_request, make_tower
-    from impacket.dcerpc.v5 import epm
+    from gen_rpc_tcp import EMSMDB, EPM, NDR, Handler, Service, _co_pdu, _co_request, ept_map_request
     from impacket.dcerpc.v5.rpcrt import MSRPC_BIND, CtxItem, MSRPCBind, MSRPCHeader
     from scapy.all import IP, TCP, Ether, wrpcap
 
@@ -368,12 +367,7 @@ def learn_limit_capture(stage, answers=70, per_answer=1000):
     seg(True, bind_pdu)
     seg(False, Handler.bind_ack(MSRPCHeader(bind_pdu), Service({EPM}, None, '135'), {}))
     for k in range(answers):
-        tower = make_tower(EMSMDB, 0, '0.0.0.0')
-        req = epm.ept_map()
-        req['max_towers'] = per_answer
-        req['map_tower']['tower_length'] = len(tower)
-        req['map_tower']['tower_octet_string'] = tower.getData()
-        seg(True, _co_request(3, k + 2, req.getData()))
+        seg(True, _co_request(3, k + 2, ept_map_request(EMSMDB, per_answer).getData()))
         first = k * per_answer
         towers = []
         for i in range(first, first + per_answer):
