@@ -20,6 +20,11 @@ add what each tool adds, or combine them the way a capture on a busy network wou
                         ports 51001..51005), starting 2 s later. maps/multi-client.txt names them.
     mapi-http-extra-mailbox  Outlook holding two MAPI/HTTP sessions to one mailbox at once:
                         mapi-http-cleartext twice, the copy on client ports 50703/50704, 0.2 s later.
+    tcp-port-reuse      one client port used three times in turn to the same server port: the
+                        mailbox connection of mapi-http-cleartext (client port 50701), then
+                        http-lookalike-negative's connection (same addresses and ports), then the
+                        directory connection of mapi-http-cleartext moved from 50702 to 50701,
+                        each 0.5 s after the last frame of the one before.
 
 Run with Debian's python3 (no root needed): /usr/bin/python3 test-captures/gen_process.py [scenario ...]
 """
@@ -127,6 +132,18 @@ def extra_mailbox(out):
     write_merged(out, mapi, twin)
 
 
+def port_reuse(out):
+    """Three connections on one address and port pair, one after the other: TCP's reused-port rule
+    makes each its own stream, and no role may pass from one to the next."""
+    mapi = rdpcap(MAPI)
+    mailbox = [p for p in mapi if 50701 in (p[TCP].sport, p[TCP].dport)]
+    directory = [p for p in mapi if 50702 in (p[TCP].sport, p[TCP].dport)]
+    other = rdpcap(os.path.join(HERE, 'http-lookalike-negative.pcap'))
+    middle = moved(other, t0=float(mailbox[-1].time), delay=0.5)
+    last = moved(directory, port_base=50701, first_port=50702, t0=float(middle[-1].time), delay=0.5)
+    write_merged(out, mailbox, middle, last)
+
+
 def main(argv):
     scenarios = {
         'pid-comments': lambda: with_comments(MAPI, 'pid-comments.pcapng', etl2pcapng_comment),
@@ -134,6 +151,7 @@ def main(argv):
         'pktap': lambda: pktap('pktap-mapi.pcap'),
         'multi-client': lambda: multi_client('multi-client.pcap'),
         'mapi-http-extra-mailbox': lambda: extra_mailbox('mapi-http-extra-mailbox.pcap'),
+        'tcp-port-reuse': lambda: port_reuse('tcp-port-reuse.pcap'),
     }
     wanted = argv or list(scenarios)
     unknown = set(wanted) - set(scenarios)

@@ -69,6 +69,11 @@ EXPECTED = {
     ('https-browsing-negative.pcapng', SERVERS): {},
     ('http-lookalike-negative.pcap', ()): {},
     ('sni-lookalike-negative.pcap', ()): {},
+    # One address and port pair three times: mailbox, a look-alike web connection, directory.
+    ('tcp-port-reuse.pcap', ()): {
+        0: ('mailbox', 'mapi-http', '', CERTAIN, 6),
+        2: ('directory', 'mapi-http', '', CERTAIN, 59),
+    },
 }
 CAPTURES = sorted({capture for capture, _ in EXPECTED})
 
@@ -218,6 +223,20 @@ def test_notification_wait_keeps_the_connection_a_mailbox(tshark):
     last = max(int(r[0]) for r in tshark.fields(capture, ['frame.number'], '-Y', 'tcp.stream == 0'))
     answers = tshark.frames(capture, 'http.response && tcp.stream == 0 && exchange.role == "mailbox"', '-2')
     assert answers[-1] <= last and len(answers) == 4
+
+
+def test_reused_ports_start_afresh_in_a_single_pass(tshark):
+    """Each connection on a reused address and port pair is its own: in one pass too, where the
+    plugin follows connections frame by frame, no role passes to the next one on those ports."""
+    rows = tshark.fields('tcp-port-reuse.pcap', ['frame.number', 'tcp.stream', 'exchange.role'])
+    role_of = {}
+    for frame, stream, role in rows:
+        role_of.setdefault(int(stream), []).append((int(frame), role))
+    assert sorted(role_of) == [0, 1, 2]
+    assert {r for _, r in role_of[1]} == {''}
+    assert all(r == ('mailbox' if f >= 6 else '') for f, r in role_of[0])
+    assert all(r == ('directory' if f >= 59 else '') for f, r in role_of[2])
+    assert tshark.frames('tcp-port-reuse.pcap', 'tcp.analysis.reused_ports') == [32, 54]
 
 
 def test_midstream_capture_decides_at_the_first_request_seen(tshark):
