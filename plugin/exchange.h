@@ -250,6 +250,8 @@ typedef enum {
 
 void        exch_fields_resolve(void);
 GArray     *exch_fields_wanted(void);
+void        exch_fields_frame(packet_info *pinfo);
+void        exch_fields_frame_done(void);
 int         exch_field_id(exch_field_t f);
 GPtrArray  *exch_field_all(proto_tree *tree, exch_field_t f);
 gboolean    exch_field_uint(proto_tree *tree, exch_field_t f, guint32 *out);

@@ -98,15 +98,74 @@ exch_iface_name(exch_iface_t i)
     return val_to_str_const(i, exch_iface_vals, "?");
 }
 
+/* The last first-pass answer of tcp_state(): most frames follow one of
+ * their own connection.  It holds while a frame has the same addresses and
+ * ports (either way) and TCP has begun no stream since; a reused port pair
+ * always begins one (TCP makes a new conversation on its SYN), so a new
+ * connection is never handed its predecessor's state.  Later passes, and
+ * the GUI's random access, always ask. */
+static struct {
+    gboolean valid;
+    guint32  streams;                   /* get_tcp_stream_count() then */
+    int      type, len;                 /* AT_IPv4 or AT_IPv6 */
+    guint8   addr[2][16];
+    guint32  port[2];
+    const struct tcp_analysis *tcpd;
+} last_state;
+
+static gboolean
+same_address(const address *a, const guint8 *data)
+{
+    return a->type == last_state.type && a->len == last_state.len && memcmp(a->data, data, (size_t)a->len) == 0;
+}
+
+static gboolean
+last_state_holds(const packet_info *pinfo)
+{
+    if (!last_state.valid || last_state.streams != get_tcp_stream_count())
+        return FALSE;
+    if (pinfo->srcport == last_state.port[0] && pinfo->destport == last_state.port[1] &&
+        same_address(&pinfo->src, last_state.addr[0]) && same_address(&pinfo->dst, last_state.addr[1]))
+        return TRUE;
+    return pinfo->srcport == last_state.port[1] && pinfo->destport == last_state.port[0] &&
+           same_address(&pinfo->src, last_state.addr[1]) && same_address(&pinfo->dst, last_state.addr[0]);
+}
+
+static void
+keep_last_state(const packet_info *pinfo, const struct tcp_analysis *tcpd)
+{
+    last_state.valid = FALSE;
+    if (!tcpd || pinfo->src.type != pinfo->dst.type || pinfo->src.len != pinfo->dst.len ||
+        (pinfo->src.type != AT_IPv4 && pinfo->src.type != AT_IPv6) ||
+        pinfo->src.len > (int)sizeof last_state.addr[0])
+        return;
+    last_state.type = pinfo->src.type;
+    last_state.len = pinfo->src.len;
+    memcpy(last_state.addr[0], pinfo->src.data, (size_t)pinfo->src.len);
+    memcpy(last_state.addr[1], pinfo->dst.data, (size_t)pinfo->dst.len);
+    last_state.port[0] = pinfo->srcport;
+    last_state.port[1] = pinfo->destport;
+    last_state.streams = get_tcp_stream_count();
+    last_state.tcpd = tcpd;
+    last_state.valid = TRUE;
+}
+
 /* TCP's own state of this frame's connection (the innermost TCP header,
  * as pinfo's ports are): its tcp.stream, and the server port its SYN or
- * SYN+ACK named.  One conversation lookup, in every pass; reading them as
+ * SYN+ACK named.  At most one conversation lookup a frame; reading them as
  * fields would make epan keep three more fields on every TCP frame. */
 static const struct tcp_analysis *
 tcp_state(packet_info *pinfo)
 {
+    gboolean first = !PINFO_FD_VISITED(pinfo);
+    if (first && last_state_holds(pinfo))
+        return last_state.tcpd;
     conversation_t *conv = find_conversation_pinfo(pinfo, 0);
-    return conv ? (const struct tcp_analysis *)conversation_get_proto_data(conv, tcp_proto) : NULL;
+    const struct tcp_analysis *tcpd =
+        conv ? (const struct tcp_analysis *)conversation_get_proto_data(conv, tcp_proto) : NULL;
+    if (first)
+        keep_last_state(pinfo, tcpd);
+    return tcpd;
 }
 
 /* The state of this frame's TCP conversation.  Created only on the first
@@ -361,6 +420,7 @@ exch_conv_reset(void)
     if (tcp_proto < 0)
         tcp_proto = proto_get_id_by_filter_name("tcp");
     g_ptr_array_set_size(by_stream, 0);
+    last_state.valid = FALSE;           /* its pointer was into the closed file */
     first_pass_frames = 0;
     if (peer_buckets)
         g_hash_table_destroy(peer_buckets);

@@ -14,40 +14,53 @@
 #include <epan/proto.h>
 #include <epan/ftypes/ftypes.h>
 
+/* The protocol whose dissector adds a field: when it is not among the
+ * frame's layers the field cannot be in its tree, and the lookup (a hash
+ * and an array per field, on every TCP frame) is skipped. */
+enum { L_ANY = 0, L_DCERPC, L_HTTP, L_TLS, L_COUNT };
+static const char *const layer_names[L_COUNT] = { NULL, "dcerpc", "http", "tls" };
+static int layer_proto[L_COUNT] = { -1, -1, -1, -1 };
+
 typedef struct {
     const char *name;
+    int         layer;
     int         id;
 } exch_foreign_t;
 
+/* Between exch_fields_frame() and exch_fields_frame_done(): the layers of
+ * the frame being analysed; outside, every lookup is made. */
+static gboolean layers_known;
+static guint    layers_present;         /* bit per L_* */
+
 static exch_foreign_t foreign[EXCH_F_COUNT] = {
-    [EXCH_F_TCP_PAYLOAD]      = { "tcp.payload", -1 },
-    [EXCH_F_DCERPC_PKT_TYPE]  = { "dcerpc.pkt_type", -1 },
-    [EXCH_F_DCERPC_OPNUM]     = { "dcerpc.opnum", -1 },
-    [EXCH_F_DCERPC_BIND_UUID] = { "dcerpc.cn_bind_to_uuid", -1 },
-    [EXCH_F_EPM_NUM_FLOORS]   = { "epm.tower.num_floors", -1 },
-    [EXCH_F_EPM_UUID]         = { "epm.uuid", -1 },
-    [EXCH_F_EPM_TCP_PORT]     = { "epm.proto.tcp_port", -1 },
-    [EXCH_F_EPM_IP]           = { "epm.proto.ip", -1 },
-    [EXCH_F_HTTP_METHOD]      = { "http.request.method", -1 },
-    [EXCH_F_HTTP_URI]         = { "http.request.uri", -1 },
-    [EXCH_F_HTTP_HOST]        = { "http.host", -1 },
-    [EXCH_F_HTTP_USER_AGENT]  = { "http.user_agent", -1 },
-    [EXCH_F_HTTP_REQUEST_LINE]= { "http.request.line", -1 },
-    [EXCH_F_HTTP_FILE_DATA]   = { "http.file_data", -1 },
-    [EXCH_F_DATA]             = { "data.data", -1 },
-    [EXCH_F_RTS_COOKIE]       = { "dcerpc.cn_rts_command.cookie", -1 },
-    [EXCH_F_TLS_SNI]          = { "tls.handshake.extensions_server_name", -1 },
-    [EXCH_F_TLS_CONTENT_TYPE] = { "tls.record.content_type", -1 },
-    [EXCH_F_TLS_RECORD_LENGTH]= { "tls.record.length", -1 },
-    [EXCH_F_TLS_HANDSHAKE_TYPE]   = { "tls.handshake.type", -1 },
-    [EXCH_F_TLS_SUPPORTED_VERSION]= { "tls.handshake.extensions.supported_version", -1 },
-    [EXCH_F_HTTP_RESPONSE_CODE]   = { "http.response.code", -1 },
-    [EXCH_F_HTTP_RESPONSE_LINE]   = { "http.response.line", -1 },
-    [EXCH_F_HTTP_TIME]            = { "http.time", -1 },
-    [EXCH_F_DCERPC_TIME]          = { "dcerpc.time", -1 },
-    [EXCH_F_FRAME_COMMENT]        = { "frame.comment", -1 },
-    [EXCH_F_PKTAP_PID]            = { "pktap.pid", -1 },
-    [EXCH_F_PKTAP_CMDNAME]        = { "pktap.cmdname", -1 },
+    [EXCH_F_TCP_PAYLOAD]      = { "tcp.payload", L_ANY, -1 },
+    [EXCH_F_DCERPC_PKT_TYPE]  = { "dcerpc.pkt_type", L_DCERPC, -1 },
+    [EXCH_F_DCERPC_OPNUM]     = { "dcerpc.opnum", L_DCERPC, -1 },
+    [EXCH_F_DCERPC_BIND_UUID] = { "dcerpc.cn_bind_to_uuid", L_DCERPC, -1 },
+    [EXCH_F_EPM_NUM_FLOORS]   = { "epm.tower.num_floors", L_DCERPC, -1 },
+    [EXCH_F_EPM_UUID]         = { "epm.uuid", L_DCERPC, -1 },
+    [EXCH_F_EPM_TCP_PORT]     = { "epm.proto.tcp_port", L_DCERPC, -1 },
+    [EXCH_F_EPM_IP]           = { "epm.proto.ip", L_DCERPC, -1 },
+    [EXCH_F_HTTP_METHOD]      = { "http.request.method", L_HTTP, -1 },
+    [EXCH_F_HTTP_URI]         = { "http.request.uri", L_HTTP, -1 },
+    [EXCH_F_HTTP_HOST]        = { "http.host", L_HTTP, -1 },
+    [EXCH_F_HTTP_USER_AGENT]  = { "http.user_agent", L_HTTP, -1 },
+    [EXCH_F_HTTP_REQUEST_LINE]= { "http.request.line", L_HTTP, -1 },
+    [EXCH_F_HTTP_FILE_DATA]   = { "http.file_data", L_HTTP, -1 },
+    [EXCH_F_DATA]             = { "data.data", L_ANY, -1 },
+    [EXCH_F_RTS_COOKIE]       = { "dcerpc.cn_rts_command.cookie", L_DCERPC, -1 },
+    [EXCH_F_TLS_SNI]          = { "tls.handshake.extensions_server_name", L_TLS, -1 },
+    [EXCH_F_TLS_CONTENT_TYPE] = { "tls.record.content_type", L_TLS, -1 },
+    [EXCH_F_TLS_RECORD_LENGTH]= { "tls.record.length", L_TLS, -1 },
+    [EXCH_F_TLS_HANDSHAKE_TYPE]   = { "tls.handshake.type", L_TLS, -1 },
+    [EXCH_F_TLS_SUPPORTED_VERSION]= { "tls.handshake.extensions.supported_version", L_TLS, -1 },
+    [EXCH_F_HTTP_RESPONSE_CODE]   = { "http.response.code", L_HTTP, -1 },
+    [EXCH_F_HTTP_RESPONSE_LINE]   = { "http.response.line", L_HTTP, -1 },
+    [EXCH_F_HTTP_TIME]            = { "http.time", L_HTTP, -1 },
+    [EXCH_F_DCERPC_TIME]          = { "dcerpc.time", L_DCERPC, -1 },
+    [EXCH_F_FRAME_COMMENT]        = { "frame.comment", L_ANY, -1 },
+    [EXCH_F_PKTAP_PID]            = { "pktap.pid", L_ANY, -1 },
+    [EXCH_F_PKTAP_CMDNAME]        = { "pktap.cmdname", L_ANY, -1 },
 };
 
 /* Called from the handoff, when every built-in field is registered. */
@@ -59,6 +72,29 @@ exch_fields_resolve(void)
         if (foreign[i].id < 0)
             ws_warning("field %s is not registered; its evidence is unavailable", foreign[i].name);
     }
+    for (int l = 1; l < L_COUNT; l++)
+        layer_proto[l] = proto_get_id_by_filter_name(layer_names[l]);
+}
+
+/* Which of the gated protocols dissected this frame. */
+void
+exch_fields_frame(packet_info *pinfo)
+{
+    layers_present = 1u << L_ANY;
+    for (wmem_list_frame_t *f = wmem_list_head(pinfo->layers); f; f = wmem_list_frame_next(f)) {
+        int proto = GPOINTER_TO_INT(wmem_list_frame_data(f));
+        for (int l = 1; l < L_COUNT; l++) {
+            if (proto == layer_proto[l])
+                layers_present |= 1u << l;
+        }
+    }
+    layers_known = TRUE;
+}
+
+void
+exch_fields_frame_done(void)
+{
+    layers_known = FALSE;
 }
 
 /* A new array of the resolved ids; epan takes ownership. */
@@ -84,6 +120,8 @@ GPtrArray *
 exch_field_all(proto_tree *tree, exch_field_t f)
 {
     if (!tree || foreign[f].id < 0)
+        return NULL;
+    if (layers_known && !(layers_present & (1u << foreign[f].layer)))
         return NULL;
     GPtrArray *a = proto_get_finfo_ptr_array(tree, foreign[f].id);
     return (a && a->len) ? a : NULL;

@@ -218,12 +218,14 @@ dissect_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
     if (!c)
         return 0;
     if (first) {
+        exch_fields_frame(pinfo);
         exch_tls_analyze(pinfo, tree, c);
         exch_http_analyze(pinfo, tree, c);
         exch_rpc_analyze(pinfo, tree, c);
         exch_tls_infer(pinfo, c);
         exch_conv_account(pinfo, tree, c);
         exch_attr_analyze(pinfo, tree, c);
+        exch_fields_frame_done();
     }
 
     /* The tap hears of every frame of an Exchange connection (its counters
