@@ -289,6 +289,15 @@ dissect_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
 static void
 exchange_init(void)
 {
+    /* Wanted fields make tshark build a protocol tree for every frame, and
+     * Wireshark 4.0 does not ask whether their postdissector is enabled:
+     * want them only while it is, so that disabling the protocol gives
+     * stock speed back.  Init routines run whenever a file is (re)opened or
+     * enabled protocols change, before tshark or the GUI decide on a tree.
+     * Without them the first pass builds no (or a faked) tree and the stock
+     * fields we read would be missing. */
+    gboolean enabled = proto_is_protocol_enabled(find_protocol_by_id(proto_exchange));
+    set_postdissector_wanted_hfids(exchange_handle, enabled ? exch_fields_wanted() : NULL);
     exch_rpc_init();
     exch_http_init();
     exch_tls_init();
@@ -480,7 +489,4 @@ proto_reg_handoff_exchange(void)
 {
     exch_fields_resolve();
     exch_rpc_handoff();
-    /* Without these the first pass builds no (or a faked) tree and the
-     * stock fields we read would be missing. */
-    set_postdissector_wanted_hfids(exchange_handle, exch_fields_wanted());
 }
