@@ -35,12 +35,12 @@ totals with the manifest gen_bench.py wrote beside the capture.
     /usr/bin/python3 test-captures/bench/bench.py --generate            # 5 reps, 1x and 2x
     /usr/bin/python3 test-captures/bench/bench.py --reps 1 --scales 1   # quick sanity run
     /usr/bin/python3 test-captures/bench/bench.py --scales 0.02 --generate --check
-    /usr/bin/python3 test-captures/bench/bench.py --instructions --modes bcf   # callgrind counts
+    /usr/bin/python3 test-captures/bench/bench.py --instructions --modes bceg  # callgrind counts
 
 --instructions runs each mode once per capture under valgrind's callgrind and
 reports the instructions executed instead of times: deterministic, so the
 ratios do not move with the noise of a shared machine (here, one command's
-wall time varies by up to 20% between runs), and unaffected by other work
+CPU time varies by up to 26% between runs), and unaffected by other work
 running beside it.  It is slow (about 40x): --jobs runs several at once.
 """
 import argparse
