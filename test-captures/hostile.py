@@ -62,23 +62,19 @@ OUTLOOK_4028 = ('192.168.2.56', 'OUTLOOK.EXE', '4028', 'process-map')
 MAPI_ROLES = {'mailbox': 1, 'directory': 1, 'total': 2}
 
 # capture -> {tcp.stream: (role, interface, transport, rpc target, confidence, decided_in)}, from -2
+
+
+def outlook_start(*decided_in):
+    """rpc-tcp-outlook-start's six connections behind hostile answers: where each was decided."""
+    roles = [('endpoint-mapper', 'EPM'), ('endpoint-mapper', 'EPM'), ('directory', 'RFR'), ('directory', 'NSPI'),
+             ('mailbox', 'EMSMDB'), ('mailbox', 'AsyncEMSMDB')]
+    return {i: (role, iface, 'rpc-tcp', '', 'certain', frame)
+            for i, ((role, iface), frame) in enumerate(zip(roles, decided_in))}
+
+
 EXPECTED = {
-    'epm-many-towers.pcap.gz': {
-        0: ('endpoint-mapper', 'EPM', 'rpc-tcp', '', 'certain', 8),
-        1: ('endpoint-mapper', 'EPM', 'rpc-tcp', '', 'certain', 180),
-        2: ('directory', 'RFR', 'rpc-tcp', '', 'certain', 192),
-        3: ('directory', 'NSPI', 'rpc-tcp', '', 'certain', 204),
-        4: ('mailbox', 'EMSMDB', 'rpc-tcp', '', 'certain', 213),
-        5: ('mailbox', 'AsyncEMSMDB', 'rpc-tcp', '', 'certain', 224),
-    },
-    'epm-absurd-count.pcap': {
-        0: ('endpoint-mapper', 'EPM', 'rpc-tcp', '', 'certain', 8),
-        1: ('endpoint-mapper', 'EPM', 'rpc-tcp', '', 'certain', 34),
-        2: ('directory', 'RFR', 'rpc-tcp', '', 'certain', 46),
-        3: ('directory', 'NSPI', 'rpc-tcp', '', 'certain', 58),
-        4: ('mailbox', 'EMSMDB', 'rpc-tcp', '', 'certain', 67),
-        5: ('mailbox', 'AsyncEMSMDB', 'rpc-tcp', '', 'certain', 78),
-    },
+    'epm-many-towers.pcap.gz': outlook_start(8, 180, 192, 204, 213, 224),
+    'epm-absurd-count.pcap': outlook_start(8, 34, 46, 58, 67, 78),
     'rpc-http-huge-body.pcap.gz': {
         0: ('rpc-in', 'EMSMDB', 'rpc-http', 'mailbox', 'certain', 20),
         1: ('rpc-out', 'EMSMDB', 'rpc-http', 'mailbox', 'certain', 19),
@@ -258,18 +254,18 @@ def rss_figures(with_plugin, without):
 # ---------------------------------------------------------------- capture checks
 
 def capture_roles(stage, capture):
-    """The role run with the plugin and the same command without it."""
+    """The role run with the plugin and the same command without it, the roles found, and the
+    problems so far (roles other than EXPECTED, or tshark failing)."""
     args = ['-2', '-r', capture, *field_args(CONV_FIELDS)]
-    return stage.tshark(*args), stage.tshark(*args, '--disable-protocol', 'exchange')
+    mine, stock = stage.tshark(*args), stage.tshark(*args, '--disable-protocol', 'exchange')
+    got = conversations(mine)
+    problems = [] if mine.rc == 0 and stock.rc == 0 and got == EXPECTED[capture] else [f'roles {got} (rc {mine.rc})']
+    return mine, stock, got, problems
 
 
 def check_many_towers(stage, report):
     cap = 'epm-many-towers.pcap.gz'
-    mine, stock = capture_roles(stage, cap)
-    problems = []
-    got = conversations(mine)
-    if mine.rc or got != EXPECTED[cap]:
-        problems.append(f'roles {got} (rc {mine.rc})')
+    mine, stock, got, problems = capture_roles(stage, cap)
     learned = stage.tshark('-2', '-r', cap, '-Y', 'exchange.epm.learned_port || exchange.learn_limit',
                            *field_args(['frame.number', 'exchange.epm.learned_port', 'exchange.learn_limit']))
     ports = {}
@@ -284,7 +280,7 @@ def check_many_towers(stage, report):
     if ports != MANY_TOWERS_LEARNED:
         problems.append(f'learned {ports}')
     problems += rss_over(cap, mine, stock)
-    report.check(cap, not problems and not stock.rc,
+    report.check(cap, not problems,
                  f'{len(got) if isinstance(got, dict) else "?"} streams with the expected roles, {total} endpoints '
                  f'learned in {len(ports)} answers, no learn_limit; {rss_figures(mine, stock)}'
                  + ('; ' + '; '.join(problems) if problems else ''))
@@ -292,11 +288,7 @@ def check_many_towers(stage, report):
 
 def check_absurd(stage, report):
     cap = 'epm-absurd-count.pcap'
-    mine, stock = capture_roles(stage, cap)
-    problems = []
-    got = conversations(mine)
-    if mine.rc or got != EXPECTED[cap]:
-        problems.append(f'roles {got} (rc {mine.rc})')
+    mine, stock, got, problems = capture_roles(stage, cap)
     detail = stage.tshark('-2', '-r', cap, '-Y', 'epm && dcerpc.pkt_type == 2',
                           *field_args(['frame.number', 'exchange.epm.learned', '_ws.malformed']))
     learned = {int(n): l for n, l, _ in fields(detail) if l}
@@ -310,7 +302,7 @@ def check_absurd(stage, report):
     if verbose.rc or bugs:
         problems.append(f'-V rc {verbose.rc}, {len(bugs)} dissector bugs')
     problems += rss_over(cap, mine, stock)
-    report.check(cap, not problems and not stock.rc,
+    report.check(cap, not problems,
                  f'{len(got) if isinstance(got, dict) else "?"} streams with the expected roles, legit answer '
                  f'(frame 23) learned 192.168.2.50:59531, stock malformed on {malformed}, no dissector bug; '
                  f'{rss_figures(mine, stock)}' + ('; ' + '; '.join(problems) if problems else ''))
@@ -318,9 +310,7 @@ def check_absurd(stage, report):
 
 def check_huge_body(stage, report):
     cap = 'rpc-http-huge-body.pcap.gz'
-    mine, stock = capture_roles(stage, cap)
-    got = conversations(mine)
-    problems = [] if mine.rc == 0 and stock.rc == 0 and got == EXPECTED[cap] else [f'got {got} (rc {mine.rc})']
+    mine, stock, got, problems = capture_roles(stage, cap)
     problems += rss_over(cap, mine, stock)
     frames = len(mine.out.splitlines())
     report.check(cap, not problems, f'{frames} frames, 2 streams: rpc-in / rpc-out, target mailbox, certain; '
