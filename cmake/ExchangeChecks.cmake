@@ -31,7 +31,7 @@ add_custom_target(bench-instructions
   COMMAND "${EXCHANGE_PYTHON}" "${_captures}/bench/bench.py" --plugin "$<TARGET_FILE:exchange>"
           --generate --scales 1,2 --instructions --modes bceg --json "${CMAKE_BINARY_DIR}/bench-instructions.json"
   DEPENDS exchange USES_TERMINAL
-  COMMENT "Benchmark in instructions (callgrind): deterministic ratios, about 1.5 hours")
+  COMMENT "Benchmark in instructions (callgrind): deterministic ratios, about 2 hours")
 add_custom_target(fuzz
   COMMAND "${EXCHANGE_PYTHON}" "${_captures}/fuzz.py" --cases 2000 --build "${CMAKE_BINARY_DIR}/fuzz-asan"
   USES_TERMINAL
