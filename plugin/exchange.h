@@ -14,14 +14,8 @@
 #include <wireshark.h>
 #include <epan/packet.h>
 #include <epan/address.h>
-#include <epan/value_string.h>
 
-/* field_info.value is embedded in 4.0 and a pointer from 4.2 on. */
-#if WIRESHARK_VERSION_MAJOR > 4 || (WIRESHARK_VERSION_MAJOR == 4 && WIRESHARK_VERSION_MINOR >= 2)
-#define EXCH_FI_VALUE(fi) ((fi)->value)
-#else
-#define EXCH_FI_VALUE(fi) (&(fi)->value)
-#endif
+#include "exchange_compat.h"
 
 /* What a TCP connection does for Outlook.  Order matters only for the
  * statistics columns; values are stable (they are exchange.role_id). */
@@ -252,11 +246,17 @@ void        exch_fields_resolve(void);
 GArray     *exch_fields_wanted(void);
 void        exch_fields_frame(packet_info *pinfo);
 void        exch_fields_frame_done(void);
-int         exch_field_id(exch_field_t f);
 GPtrArray  *exch_field_all(proto_tree *tree, exch_field_t f);
 gboolean    exch_field_uint(proto_tree *tree, exch_field_t f, guint32 *out);
-const char *exch_field_str(GPtrArray *a, guint index);
+/* The index-th occurrence of exch_field_all()'s answer, read by its real
+ * type: FALSE/NULL (and one warning per field) for a type they cannot read. */
+gboolean    exch_field_uint_at(GPtrArray *a, guint index, guint32 *out);
+gboolean    exch_field_guid_at(GPtrArray *a, guint index, e_guid_t *out);
+gboolean    exch_field_ipv4_at(GPtrArray *a, guint index, guint32 *out_net_order);
 gboolean    exch_field_seconds(GPtrArray *a, guint index, double *out);
+const char *exch_field_str(GPtrArray *a, guint index);
+const guint8 *exch_field_bytes(GPtrArray *a, guint index, guint *len);
+void        exch_field_where(GPtrArray *a, guint index, const void **source, gint *start);
 
 /* ---- exchange_conv.c: conversation state and the decision rule ---- */
 void         exch_conv_init(int proto);
@@ -270,7 +270,7 @@ const exch_conv_t *exch_conv_target_source(const exch_conv_t *c);
 guint32      exch_conv_ifaces(const exch_conv_t *c, exch_iface_t *main_iface);
 
 /* ---- exchange_rpc.c: RPC/TCP evidence (EPM answers, BINDs) ---- */
-extern gboolean exch_pref_decode_learned;  /* hand learned ports to DCE/RPC */
+extern exch_pref_bool_t exch_pref_decode_learned;  /* hand learned ports to DCE/RPC */
 
 void         exch_rpc_init(void);
 void         exch_rpc_handoff(void);

@@ -377,7 +377,9 @@ exch_conv_account(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
     c->requests += methods ? methods->len : 0;
     GPtrArray *ptypes = exch_field_all(tree, EXCH_F_DCERPC_PKT_TYPE);
     for (guint i = 0; ptypes && i < ptypes->len; i++) {
-        guint32 t = fvalue_get_uinteger(EXCH_FI_VALUE((field_info *)g_ptr_array_index(ptypes, i)));
+        guint32 t;
+        if (!exch_field_uint_at(ptypes, i, &t))
+            continue;
         if (t == DCERPC_REQUEST)
             c->requests++;
         else if (t == DCERPC_FAULT)
@@ -388,8 +390,8 @@ exch_conv_account(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
     GPtrArray *codes = exch_field_all(tree, EXCH_F_HTTP_RESPONSE_CODE);
     guint http_failed = 0;
     for (guint i = 0; codes && i < codes->len; i++) {
-        guint32 code = fvalue_get_uinteger(EXCH_FI_VALUE((field_info *)g_ptr_array_index(codes, i)));
-        if (code >= 400 && code != 401)
+        guint32 code;
+        if (exch_field_uint_at(codes, i, &code) && code >= 400 && code != 401)
             http_failed++;
     }
     if (!http_failed && codes && mapi_failed(exch_field_all(tree, EXCH_F_HTTP_RESPONSE_LINE)))

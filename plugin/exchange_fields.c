@@ -14,6 +14,8 @@
 #include <epan/proto.h>
 #include <epan/ftypes/ftypes.h>
 
+#include <string.h>
+
 /* The protocol whose dissector adds a field: when it is not among the
  * frame's layers the field cannot be in its tree, and the lookup (a hash
  * and an array per field, on every TCP frame) is skipped. */
@@ -21,56 +23,97 @@ enum { L_ANY = 0, L_DCERPC, L_HTTP, L_TLS, L_COUNT };
 static const char *const layer_names[L_COUNT] = { NULL, "dcerpc", "http", "tls" };
 static int layer_proto[L_COUNT] = { -1, -1, -1, -1 };
 
+/* A name can stand for several fields: a dissector may register one name
+ * twice, with different types (and a series may change a field's type).
+ * Every id is wanted and read, each by its own type. */
+#define EXCH_IDS_MAX 4
+
 typedef struct {
     const char *name;
     int         layer;
-    int         id;
+    int         id;                 /* the first of ids[], or -1 */
+    int         ids[EXCH_IDS_MAX];
+    guint       n_ids;
+    gboolean    warned;             /* a type we cannot read was met (said once) */
 } exch_foreign_t;
 
 /* Between exch_fields_frame() and exch_fields_frame_done(): the layers of
  * the frame being analysed; outside, every lookup is made. */
 static gboolean layers_known;
 static guint    layers_present;         /* bit per L_* */
+static wmem_allocator_t *frame_pool;    /* pinfo->pool of that frame */
+
+/* Bytes read as text at the most (no reader looks further). */
+#define EXCH_TEXT_MAX (1u << 20)
+
+/* Occurrences of a field registered under several ids, merged (reused). */
+static GPtrArray *merged[EXCH_F_COUNT];
 
 static exch_foreign_t foreign[EXCH_F_COUNT] = {
-    [EXCH_F_TCP_PAYLOAD]      = { "tcp.payload", L_ANY, -1 },
-    [EXCH_F_DCERPC_PKT_TYPE]  = { "dcerpc.pkt_type", L_DCERPC, -1 },
-    [EXCH_F_DCERPC_OPNUM]     = { "dcerpc.opnum", L_DCERPC, -1 },
-    [EXCH_F_DCERPC_BIND_UUID] = { "dcerpc.cn_bind_to_uuid", L_DCERPC, -1 },
-    [EXCH_F_EPM_NUM_FLOORS]   = { "epm.tower.num_floors", L_DCERPC, -1 },
-    [EXCH_F_EPM_UUID]         = { "epm.uuid", L_DCERPC, -1 },
-    [EXCH_F_EPM_TCP_PORT]     = { "epm.proto.tcp_port", L_DCERPC, -1 },
-    [EXCH_F_EPM_IP]           = { "epm.proto.ip", L_DCERPC, -1 },
-    [EXCH_F_HTTP_METHOD]      = { "http.request.method", L_HTTP, -1 },
-    [EXCH_F_HTTP_URI]         = { "http.request.uri", L_HTTP, -1 },
-    [EXCH_F_HTTP_HOST]        = { "http.host", L_HTTP, -1 },
-    [EXCH_F_HTTP_USER_AGENT]  = { "http.user_agent", L_HTTP, -1 },
-    [EXCH_F_HTTP_REQUEST_LINE]= { "http.request.line", L_HTTP, -1 },
-    [EXCH_F_HTTP_FILE_DATA]   = { "http.file_data", L_HTTP, -1 },
-    [EXCH_F_DATA]             = { "data.data", L_ANY, -1 },
-    [EXCH_F_RTS_COOKIE]       = { "dcerpc.cn_rts_command.cookie", L_DCERPC, -1 },
-    [EXCH_F_TLS_SNI]          = { "tls.handshake.extensions_server_name", L_TLS, -1 },
-    [EXCH_F_TLS_CONTENT_TYPE] = { "tls.record.content_type", L_TLS, -1 },
-    [EXCH_F_TLS_RECORD_LENGTH]= { "tls.record.length", L_TLS, -1 },
-    [EXCH_F_TLS_HANDSHAKE_TYPE]   = { "tls.handshake.type", L_TLS, -1 },
-    [EXCH_F_TLS_SUPPORTED_VERSION]= { "tls.handshake.extensions.supported_version", L_TLS, -1 },
-    [EXCH_F_HTTP_RESPONSE_CODE]   = { "http.response.code", L_HTTP, -1 },
-    [EXCH_F_HTTP_RESPONSE_LINE]   = { "http.response.line", L_HTTP, -1 },
-    [EXCH_F_HTTP_TIME]            = { "http.time", L_HTTP, -1 },
-    [EXCH_F_DCERPC_TIME]          = { "dcerpc.time", L_DCERPC, -1 },
-    [EXCH_F_FRAME_COMMENT]        = { "frame.comment", L_ANY, -1 },
-    [EXCH_F_PKTAP_PID]            = { "pktap.pid", L_ANY, -1 },
-    [EXCH_F_PKTAP_CMDNAME]        = { "pktap.cmdname", L_ANY, -1 },
+    [EXCH_F_TCP_PAYLOAD]      = { .name = "tcp.payload", .layer = L_ANY, .id = -1 },
+    [EXCH_F_DCERPC_PKT_TYPE]  = { .name = "dcerpc.pkt_type", .layer = L_DCERPC, .id = -1 },
+    [EXCH_F_DCERPC_OPNUM]     = { .name = "dcerpc.opnum", .layer = L_DCERPC, .id = -1 },
+    [EXCH_F_DCERPC_BIND_UUID] = { .name = "dcerpc.cn_bind_to_uuid", .layer = L_DCERPC, .id = -1 },
+    [EXCH_F_EPM_NUM_FLOORS]   = { .name = "epm.tower.num_floors", .layer = L_DCERPC, .id = -1 },
+    [EXCH_F_EPM_UUID]         = { .name = "epm.uuid", .layer = L_DCERPC, .id = -1 },
+    [EXCH_F_EPM_TCP_PORT]     = { .name = "epm.proto.tcp_port", .layer = L_DCERPC, .id = -1 },
+    [EXCH_F_EPM_IP]           = { .name = "epm.proto.ip", .layer = L_DCERPC, .id = -1 },
+    [EXCH_F_HTTP_METHOD]      = { .name = "http.request.method", .layer = L_HTTP, .id = -1 },
+    [EXCH_F_HTTP_URI]         = { .name = "http.request.uri", .layer = L_HTTP, .id = -1 },
+    [EXCH_F_HTTP_HOST]        = { .name = "http.host", .layer = L_HTTP, .id = -1 },
+    [EXCH_F_HTTP_USER_AGENT]  = { .name = "http.user_agent", .layer = L_HTTP, .id = -1 },
+    [EXCH_F_HTTP_REQUEST_LINE]= { .name = "http.request.line", .layer = L_HTTP, .id = -1 },
+    [EXCH_F_HTTP_FILE_DATA]   = { .name = "http.file_data", .layer = L_HTTP, .id = -1 },
+    [EXCH_F_DATA]             = { .name = "data.data", .layer = L_ANY, .id = -1 },
+    [EXCH_F_RTS_COOKIE]       = { .name = "dcerpc.cn_rts_command.cookie", .layer = L_DCERPC, .id = -1 },
+    [EXCH_F_TLS_SNI]          = { .name = "tls.handshake.extensions_server_name", .layer = L_TLS, .id = -1 },
+    [EXCH_F_TLS_CONTENT_TYPE] = { .name = "tls.record.content_type", .layer = L_TLS, .id = -1 },
+    [EXCH_F_TLS_RECORD_LENGTH]= { .name = "tls.record.length", .layer = L_TLS, .id = -1 },
+    [EXCH_F_TLS_HANDSHAKE_TYPE]   = { .name = "tls.handshake.type", .layer = L_TLS, .id = -1 },
+    [EXCH_F_TLS_SUPPORTED_VERSION]= { .name = "tls.handshake.extensions.supported_version", .layer = L_TLS, .id = -1 },
+    [EXCH_F_HTTP_RESPONSE_CODE]   = { .name = "http.response.code", .layer = L_HTTP, .id = -1 },
+    [EXCH_F_HTTP_RESPONSE_LINE]   = { .name = "http.response.line", .layer = L_HTTP, .id = -1 },
+    [EXCH_F_HTTP_TIME]            = { .name = "http.time", .layer = L_HTTP, .id = -1 },
+    [EXCH_F_DCERPC_TIME]          = { .name = "dcerpc.time", .layer = L_DCERPC, .id = -1 },
+    [EXCH_F_FRAME_COMMENT]        = { .name = "frame.comment", .layer = L_ANY, .id = -1 },
+    [EXCH_F_PKTAP_PID]            = { .name = "pktap.pid", .layer = L_ANY, .id = -1 },
+    [EXCH_F_PKTAP_CMDNAME]        = { .name = "pktap.cmdname", .layer = L_ANY, .id = -1 },
 };
+
+/* Ids are kept in registration order, so that the built-in field's
+ * occurrences come first when a plugin registers the name again. */
+static void
+add_id(exch_foreign_t *f, int id)
+{
+    guint at = 0;
+    while (at < f->n_ids && f->ids[at] < id)
+        at++;
+    if ((at < f->n_ids && f->ids[at] == id) || f->n_ids == EXCH_IDS_MAX)
+        return;
+    memmove(&f->ids[at + 1], &f->ids[at], (f->n_ids - at) * sizeof f->ids[0]);
+    f->ids[at] = id;
+    f->n_ids++;
+}
 
 /* Called from the handoff, when every built-in field is registered. */
 void
 exch_fields_resolve(void)
 {
     for (int i = 0; i < EXCH_F_COUNT; i++) {
-        foreign[i].id = proto_registrar_get_id_byname(foreign[i].name);
-        if (foreign[i].id < 0)
-            ws_warning("field %s is not registered; its evidence is unavailable", foreign[i].name);
+        exch_foreign_t *f = &foreign[i];
+        f->n_ids = 0;
+        header_field_info *head = proto_registrar_get_byname(f->name);
+        /* Same-name fields are linked both ways; walk both. */
+        for (header_field_info *h = head; h; h = h->same_name_next)
+            add_id(f, h->id);
+        for (header_field_info *h = head; h && h->same_name_prev_id >= 0;) {
+            h = proto_registrar_get_nth(h->same_name_prev_id);
+            if (h)
+                add_id(f, h->id);
+        }
+        f->id = f->n_ids ? f->ids[0] : -1;
+        if (f->id < 0)
+            ws_warning("field %s is not registered; its evidence is unavailable", f->name);
     }
     for (int l = 1; l < L_COUNT; l++)
         layer_proto[l] = proto_get_id_by_filter_name(layer_names[l]);
@@ -89,12 +132,14 @@ exch_fields_frame(packet_info *pinfo)
         }
     }
     layers_known = TRUE;
+    frame_pool = pinfo->pool;
 }
 
 void
 exch_fields_frame_done(void)
 {
     layers_known = FALSE;
+    frame_pool = NULL;
 }
 
 /* A new array of the resolved ids; epan takes ownership. */
@@ -103,70 +148,200 @@ exch_fields_wanted(void)
 {
     GArray *wanted = g_array_new(FALSE, FALSE, (guint)sizeof(int));
     for (int i = 0; i < EXCH_F_COUNT; i++) {
-        if (foreign[i].id >= 0)
-            g_array_append_val(wanted, foreign[i].id);
+        for (guint k = 0; k < foreign[i].n_ids; k++)
+            g_array_append_val(wanted, foreign[i].ids[k]);
     }
     return wanted;
-}
-
-int
-exch_field_id(exch_field_t f)
-{
-    return foreign[f].id;
 }
 
 /* Every occurrence of a field in this frame's tree, or NULL. */
 GPtrArray *
 exch_field_all(proto_tree *tree, exch_field_t f)
 {
-    if (!tree || foreign[f].id < 0)
+    const exch_foreign_t *ff = &foreign[f];
+    if (!tree || ff->id < 0)
         return NULL;
-    if (layers_known && !(layers_present & (1u << foreign[f].layer)))
+    if (layers_known && !(layers_present & (1u << ff->layer)))
         return NULL;
-    GPtrArray *a = proto_get_finfo_ptr_array(tree, foreign[f].id);
-    return (a && a->len) ? a : NULL;
+    if (ff->n_ids == 1) {
+        GPtrArray *a = proto_get_finfo_ptr_array(tree, ff->id);
+        return (a && a->len) ? a : NULL;
+    }
+    GPtrArray *found = NULL;
+    for (guint k = 0; k < ff->n_ids; k++) {
+        GPtrArray *a = proto_get_finfo_ptr_array(tree, ff->ids[k]);
+        if (!a || !a->len)
+            continue;
+        if (!found) {
+            found = a;
+            continue;
+        }
+        if (found != merged[f]) {
+            if (!merged[f])
+                merged[f] = g_ptr_array_new();
+            g_ptr_array_set_size(merged[f], 0);
+            for (guint i = 0; i < found->len; i++)
+                g_ptr_array_add(merged[f], g_ptr_array_index(found, i));
+            found = merged[f];
+        }
+        for (guint i = 0; i < a->len; i++)
+            g_ptr_array_add(found, g_ptr_array_index(a, i));
+    }
+    return found;
 }
 
-/* The last occurrence of an integer field: for fields of the transport
- * (tcp.flags) the last one is the innermost TCP header. */
-gboolean
-exch_field_uint(proto_tree *tree, exch_field_t f, guint32 *out)
+/* A field of a type the caller cannot use: skipped, said once per field. */
+static void
+unreadable(const field_info *fi, const char *wanted)
 {
-    GPtrArray *a = exch_field_all(tree, f);
-    if (!a)
+    for (int i = 0; i < EXCH_F_COUNT; i++) {
+        for (guint k = 0; k < foreign[i].n_ids; k++) {
+            if (foreign[i].ids[k] != fi->hfinfo->id)
+                continue;
+            if (!foreign[i].warned)
+                ws_warning("field %s is of type %s here, not %s: its evidence is skipped",
+                           fi->hfinfo->abbrev, ftype_name(fi->hfinfo->type), wanted);
+            foreign[i].warned = TRUE;
+            return;
+        }
+    }
+}
+
+static field_info *
+nth(GPtrArray *a, guint index)
+{
+    return (a && index < a->len) ? (field_info *)g_ptr_array_index(a, index) : NULL;
+}
+
+gboolean
+exch_field_uint_at(GPtrArray *a, guint index, guint32 *out)
+{
+    field_info *fi = nth(a, index);
+    if (!fi)
         return FALSE;
-    field_info *fi = (field_info *)g_ptr_array_index(a, a->len - 1);
     switch (fi->hfinfo->type) {
     case FT_BOOLEAN:
         *out = fvalue_get_uinteger64(EXCH_FI_VALUE(fi)) ? 1 : 0;
         return TRUE;
-    case FT_UINT8: case FT_UINT16: case FT_UINT24: case FT_UINT32:
+    case FT_CHAR: case FT_UINT8: case FT_UINT16: case FT_UINT24: case FT_UINT32: case FT_FRAMENUM:
         *out = fvalue_get_uinteger(EXCH_FI_VALUE(fi));
         return TRUE;
+    case FT_UINT40: case FT_UINT48: case FT_UINT56: case FT_UINT64: {
+        guint64 v = fvalue_get_uinteger64(EXCH_FI_VALUE(fi));
+        if (v > G_MAXUINT32)
+            return FALSE;
+        *out = (guint32)v;
+        return TRUE;
+    }
     default:
+        unreadable(fi, "an unsigned integer");
         return FALSE;
     }
+}
+
+/* The last readable occurrence of an integer field: for fields of the
+ * transport (tcp.flags) the last one is the innermost TCP header. */
+gboolean
+exch_field_uint(proto_tree *tree, exch_field_t f, guint32 *out)
+{
+    GPtrArray *a = exch_field_all(tree, f);
+    for (guint i = a ? a->len : 0; i > 0; i--) {
+        if (exch_field_uint_at(a, i - 1, out))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+gboolean
+exch_field_guid_at(GPtrArray *a, guint index, e_guid_t *out)
+{
+    field_info *fi = nth(a, index);
+    if (!fi)
+        return FALSE;
+    if (fi->hfinfo->type != FT_GUID) {
+        unreadable(fi, "a GUID");
+        return FALSE;
+    }
+    *out = *fvalue_get_guid(EXCH_FI_VALUE(fi));
+    return TRUE;
+}
+
+/* An IPv4 address in network byte order.  Read from the packet bytes the
+ * field covers, which mean the same in every series: the fvalue getters
+ * for FT_IPv4 differ between them (4.0 answered fvalue_get_uinteger). */
+gboolean
+exch_field_ipv4_at(GPtrArray *a, guint index, guint32 *out_net_order)
+{
+    field_info *fi = nth(a, index);
+    if (!fi)
+        return FALSE;
+    if (fi->hfinfo->type != FT_IPv4 || fi->length != 4 || !fi->ds_tvb ||
+        tvb_captured_length_remaining(fi->ds_tvb, fi->start) < 4) {
+        unreadable(fi, "an IPv4 address");
+        return FALSE;
+    }
+    *out_net_order = tvb_get_ipv4(fi->ds_tvb, fi->start);
+    return TRUE;
 }
 
 /* The index-th occurrence of a relative-time field, in seconds. */
 gboolean
 exch_field_seconds(GPtrArray *a, guint index, double *out)
 {
-    if (!a || index >= a->len)
+    field_info *fi = nth(a, index);
+    if (!fi)
         return FALSE;
-    field_info *fi = (field_info *)g_ptr_array_index(a, index);
-    if (fi->hfinfo->type != FT_RELATIVE_TIME)
+    if (fi->hfinfo->type != FT_RELATIVE_TIME) {
+        unreadable(fi, "a relative time");
         return FALSE;
+    }
     *out = nstime_to_sec(fvalue_get_time(EXCH_FI_VALUE(fi)));
     return TRUE;
 }
 
-/* The string value of the index-th occurrence, or NULL. */
+/* The bytes a field covers in its data source (what it was decoded from),
+ * whatever its type; NULL when they are not there. */
+const guint8 *
+exch_field_bytes(GPtrArray *a, guint index, guint *len)
+{
+    field_info *fi = nth(a, index);
+    if (!fi || !fi->ds_tvb || fi->start < 0 || fi->length <= 0)
+        return NULL;
+    gint avail = tvb_captured_length_remaining(fi->ds_tvb, fi->start);
+    if (avail <= 0)
+        return NULL;
+    *len = (guint)MIN(avail, fi->length);
+    return tvb_get_ptr(fi->ds_tvb, fi->start, *len);
+}
+
+/* Where the index-th occurrence sits, to put several fields in wire order. */
+void
+exch_field_where(GPtrArray *a, guint index, const void **source, gint *start)
+{
+    field_info *fi = nth(a, index);
+    *source = fi ? (const void *)fi->ds_tvb : NULL;
+    *start = fi ? fi->start : 0;
+}
+
+/* The string value of the index-th occurrence, or NULL.  A field that is
+ * bytes in this series (http.file_data from 4.2 on) is read as text from
+ * the bytes it covers, up to the first NUL, in the frame's pool. */
 const char *
 exch_field_str(GPtrArray *a, guint index)
 {
-    if (!a || index >= a->len)
+    field_info *fi = nth(a, index);
+    if (!fi)
         return NULL;
-    field_info *fi = (field_info *)g_ptr_array_index(a, index);
-    return fvalue_get_string(EXCH_FI_VALUE(fi));
+    switch (fi->hfinfo->type) {
+    case FT_STRING: case FT_STRINGZ: case FT_UINT_STRING: case FT_STRINGZPAD: case FT_STRINGZTRUNC:
+        return fvalue_get_string(EXCH_FI_VALUE(fi));
+    case FT_BYTES: case FT_UINT_BYTES: {
+        guint len = 0;
+        const guint8 *p = frame_pool ? exch_field_bytes(a, index, &len) : NULL;
+        return p ? wmem_strndup(frame_pool, (const char *)p, MIN(len, EXCH_TEXT_MAX)) : NULL;
+    }
+    default:
+        unreadable(fi, "a string");
+        return NULL;
+    }
 }

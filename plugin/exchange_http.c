@@ -246,12 +246,12 @@ scan_channel_body(exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
 {
     GPtrArray *a = exch_field_all(tree, EXCH_F_DATA);
     for (guint i = 0; a && i < a->len; i++) {
-        field_info *fi = (field_info *)g_ptr_array_index(a, i);
-        guint len = (guint)MIN(tvb_captured_length_remaining(fi->ds_tvb, fi->start), fi->length);
-        if (len < 16)
+        guint len = 0;
+        const guint8 *bytes = exch_field_bytes(a, i, &len);
+        if (!bytes || len < 16)
             continue;
         exch_pdu_scan_t scan;
-        exch_rpc_scan(tvb_get_ptr(fi->ds_tvb, fi->start, len), len, &scan);
+        exch_rpc_scan(bytes, len, &scan);
         if (scan.have_cookie)
             channel_opened(c, pinfo, &scan.cookie);
         if (scan.n_uuids)
@@ -260,9 +260,9 @@ scan_channel_body(exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
             exch_frame_get(pinfo, TRUE)->bad_bind = TRUE;
     }
     /* The header segment's RTS PDU, when stock DCE/RPC decoded it. */
-    GPtrArray *cookies = exch_field_all(tree, EXCH_F_RTS_COOKIE);
-    if (cookies && !c->have_cookie)
-        channel_opened(c, pinfo, fvalue_get_guid(EXCH_FI_VALUE((field_info *)g_ptr_array_index(cookies, 0))));
+    e_guid_t cookie;
+    if (!c->have_cookie && exch_field_guid_at(exch_field_all(tree, EXCH_F_RTS_COOKIE), 0, &cookie))
+        channel_opened(c, pinfo, &cookie);
 }
 
 static void

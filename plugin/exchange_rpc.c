@@ -24,7 +24,6 @@
 #include <epan/conversation.h>
 #include <epan/guid-utils.h>
 #include <epan/to_str.h>
-#include <wsutil/pint.h>
 
 #define EXCH_MAX_LEARNED   65536
 #define EXCH_MAX_BIND_IFS  EXCH_SCAN_MAX_IFS
@@ -54,7 +53,7 @@ static dissector_handle_t dcerpc_tcp_handle;
 static wmem_map_t *learned_map;     /* exch_learned_t* -> same, keyed by addr+port */
 static guint learned_gen;           /* bumped whenever the table changes */
 static guint learned_count;
-gboolean exch_pref_decode_learned = TRUE;
+exch_pref_bool_t exch_pref_decode_learned = TRUE;
 
 exch_iface_t
 exch_rpc_iface_from_guid(const e_guid_t *g)
@@ -126,13 +125,13 @@ static void
 get_uuid(const guint8 *p, gboolean le, e_guid_t *g)
 {
     if (le) {
-        g->data1 = pletoh32(p);
-        g->data2 = pletoh16(p + 4);
-        g->data3 = pletoh16(p + 6);
+        g->data1 = exch_le32(p);
+        g->data2 = exch_le16(p + 4);
+        g->data3 = exch_le16(p + 6);
     } else {
-        g->data1 = pntoh32(p);
-        g->data2 = pntoh16(p + 4);
-        g->data3 = pntoh16(p + 6);
+        g->data1 = exch_be32(p);
+        g->data2 = exch_be16(p + 4);
+        g->data3 = exch_be16(p + 6);
     }
     memcpy(g->data4, p + 8, 8);
 }
@@ -146,10 +145,10 @@ get_uuid(const guint8 *p, gboolean le, e_guid_t *g)
 static gboolean
 rts_vc_cookie(const guint8 *p, guint end, gboolean le, e_guid_t *cookie)
 {
-    guint ncmd = le ? pletoh16(p + 18) : pntoh16(p + 18);
+    guint ncmd = le ? exch_le16(p + 18) : exch_be16(p + 18);
     guint off = 20;
     for (guint i = 0; i < ncmd && off + 4 <= end; i++) {
-        guint32 type = le ? pletoh32(p + off) : pntoh32(p + off);
+        guint32 type = le ? exch_le32(p + off) : exch_be32(p + off);
         off += 4;
         if (type == RTS_CMD_COOKIE) {
             if (off + 16 > end)
@@ -178,7 +177,7 @@ exch_rpc_scan(const guint8 *data, guint len, exch_pdu_scan_t *out)
         if (p[0] != 5 || p[1] > 1)
             break;
         gboolean le = (p[4] & 0x10) != 0;
-        guint frag = le ? pletoh16(p + 8) : pntoh16(p + 8);
+        guint frag = le ? exch_le16(p + 8) : exch_be16(p + 8);
         if (frag < 16) {
             out->malformed = TRUE;
             return;
@@ -274,18 +273,20 @@ bind_from_fields(exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
     guint8 ptype = DCERPC_PT_BIND;
     GPtrArray *types = exch_field_all(tree, EXCH_F_DCERPC_PKT_TYPE);
     for (guint i = 0; types && i < types->len; i++) {
-        field_info *fi = (field_info *)g_ptr_array_index(types, i);
-        guint32 t = fvalue_get_uinteger(EXCH_FI_VALUE(fi));
-        if (t == DCERPC_PT_BIND || t == DCERPC_PT_ALTER) {
+        guint32 t;
+        if (exch_field_uint_at(types, i, &t) && (t == DCERPC_PT_BIND || t == DCERPC_PT_ALTER)) {
             ptype = (guint8)t;
             break;
         }
     }
-    guint n = MIN(a->len, EXCH_MAX_BIND_IFS);
+    guint n = 0;
     e_guid_t uuids[EXCH_MAX_BIND_IFS];
-    for (guint i = 0; i < n; i++)
-        uuids[i] = *fvalue_get_guid(EXCH_FI_VALUE((field_info *)g_ptr_array_index(a, i)));
-    exch_rpc_offer_binds(c, pinfo, uuids, n, ptype);
+    for (guint i = 0; i < a->len && n < EXCH_MAX_BIND_IFS; i++) {
+        if (exch_field_guid_at(a, i, &uuids[n]))
+            n++;
+    }
+    if (n)
+        exch_rpc_offer_binds(c, pinfo, uuids, n, ptype);
     return TRUE;
 }
 
@@ -299,12 +300,10 @@ bind_from_payload(exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
     GPtrArray *a = exch_field_all(tree, EXCH_F_TCP_PAYLOAD);
     if (!a || exch_field_all(tree, EXCH_F_DCERPC_PKT_TYPE))
         return;
-    field_info *fi = (field_info *)g_ptr_array_index(a, a->len - 1);
-    guint len = (guint)tvb_captured_length_remaining(fi->ds_tvb, fi->start);
-    len = MIN(len, (guint)fi->length);
-    if (len < 28)
+    guint len = 0;
+    const guint8 *p = exch_field_bytes(a, a->len - 1, &len);
+    if (!p || len < 28)
         return;
-    const guint8 *p = tvb_get_ptr(fi->ds_tvb, fi->start, len);
     if (p[0] != 5 || p[1] > 1 || (p[2] != DCERPC_PT_BIND && p[2] != DCERPC_PT_ALTER))
         return;
 
@@ -329,10 +328,11 @@ bind_from_payload(exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
 /* ---- Endpoint mapper ---- */
 
 typedef struct {
-    tvbuff_t   *ds;
-    gint        start;
+    const void  *ds;
+    gint         start;
     exch_field_t kind;
-    field_info *fi;
+    GPtrArray   *found;         /* the field's occurrences ... */
+    guint        index;         /* ... and which one this is */
 } tower_item_t;
 
 static int
@@ -439,8 +439,8 @@ epm_from_fields(exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
     for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++) {
         GPtrArray *a = exch_field_all(tree, kinds[k]);
         for (guint i = 0; a && i < a->len; i++) {
-            field_info *fi = (field_info *)g_ptr_array_index(a, i);
-            tower_item_t it = { fi->ds_tvb, fi->start, kinds[k], fi };
+            tower_item_t it = { NULL, 0, kinds[k], a, i };
+            exch_field_where(a, i, &it.ds, &it.start);
             wmem_array_append_one(items, it);
         }
     }
@@ -450,7 +450,8 @@ epm_from_fields(exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
     gboolean in_tower = FALSE;
     for (guint i = 0; i < wmem_array_get_count(items); i++) {
         tower_item_t *it = (tower_item_t *)wmem_array_index(items, i);
-        fvalue_t *v = EXCH_FI_VALUE(it->fi);
+        guint32 v;
+        e_guid_t g;
         switch (it->kind) {
         case EXCH_F_EPM_NUM_FLOORS:
             if (in_tower)
@@ -459,16 +460,18 @@ epm_from_fields(exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
             in_tower = TRUE;
             break;
         case EXCH_F_EPM_UUID:
-            if (!t.have_uuid) {
-                t.iface = exch_rpc_iface_from_guid(fvalue_get_guid(v));
+            if (!t.have_uuid && exch_field_guid_at(it->found, it->index, &g)) {
+                t.iface = exch_rpc_iface_from_guid(&g);
                 t.have_uuid = TRUE;
             }
             break;
         case EXCH_F_EPM_TCP_PORT:
-            t.port = (guint16)fvalue_get_uinteger(v);
+            if (exch_field_uint_at(it->found, it->index, &v))
+                t.port = (guint16)v;
             break;
         case EXCH_F_EPM_IP:
-            t.ipv4 = fvalue_get_uinteger(v);
+            if (exch_field_ipv4_at(it->found, it->index, &v))
+                t.ipv4 = v;
             break;
         default:
             break;

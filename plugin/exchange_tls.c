@@ -254,9 +254,9 @@ exch_tls_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
         c->tls13 = TRUE;
 
     for (guint i = 0; i < types->len && i < lengths->len; i++) {
-        field_info *t = (field_info *)g_ptr_array_index(types, i);
-        field_info *l = (field_info *)g_ptr_array_index(lengths, i);
-        if (fvalue_get_uinteger(EXCH_FI_VALUE(t)) != TLS_APPLICATION_DATA)
+        guint32 type, len;
+        if (!exch_field_uint_at(types, i, &type) || type != TLS_APPLICATION_DATA ||
+            !exch_field_uint_at(lengths, i, &len))
             continue;
         /* TLS 1.3 hides the rest of the handshake in application-data
          * records: the server's before the client's Finished, and that
@@ -266,7 +266,6 @@ exch_tls_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
                 c->client_finished = TRUE;
             continue;
         }
-        guint32 len = fvalue_get_uinteger(EXCH_FI_VALUE(l));
         c->app_bytes[dir] += len;
         c->app_records[dir]++;
         c->run_bytes[dir] += len;

@@ -1,24 +1,17 @@
 /* plugin.c
  * The symbols Wireshark's plugin loader looks for, and nothing else.
  *
- * Built and tested against Wireshark 4.0, which finds plugin_version,
- * plugin_want_major/minor and plugin_register.  Later releases changed the
- * loader's interface; the guards below follow them by feature, not by
- * version number, so the file is ready for them (they are not built here):
- *   - 4.2 and later also ask plugin_describe() what kind of plugin this is;
- *   - newer releases register a struct ws_module through
- *     WIRESHARK_PLUGIN_REGISTER_EPAN() instead of the exported symbols.
+ * Every released series from 4.0 to 4.6 loads a plugin by its exported
+ * plugin_version, plugin_want_major/minor and plugin_register, and refuses
+ * one built for another major.minor: a module is built per series.  From
+ * 4.4 the loader also asks the optional plugin_describe() what kind of
+ * plugin it is (Help > About > Plugins shows it).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #define WS_BUILD_DLL
 #include <wireshark.h>
 #include <epan/proto.h>
-#if defined(__has_include)
-#if __has_include(<wsutil/plugins.h>)   /* installed from 4.2 on: the describe flags, ws_module */
-#include <wsutil/plugins.h>
-#endif
-#endif
 
 #include "exchange.h"
 
@@ -36,18 +29,6 @@ exchange_plugin_register(void)
     proto_register_plugin(&plug);
 }
 
-#ifdef WIRESHARK_PLUGIN_REGISTER
-static struct ws_module exchange_module = {
-    .flags = WS_PLUGIN_DESC_DISSECTOR,
-    .version = PLUGIN_VERSION,
-    .spdx_id = "GPL-2.0-or-later",
-    .home_url = "",
-    .blurb = "Microsoft Exchange connection roles and client processes",
-    .register_cb = &exchange_plugin_register,
-};
-
-WIRESHARK_PLUGIN_REGISTER_EPAN(&exchange_module, 0)
-#else
 WS_DLL_PUBLIC_DEF const gchar plugin_version[] = PLUGIN_VERSION;
 WS_DLL_PUBLIC_DEF const int plugin_want_major = WIRESHARK_VERSION_MAJOR;
 WS_DLL_PUBLIC_DEF const int plugin_want_minor = WIRESHARK_VERSION_MINOR;
@@ -60,7 +41,9 @@ plugin_register(void)
     exchange_plugin_register();
 }
 
-#ifdef WS_PLUGIN_DESC_DISSECTOR
+#if EXCH_WS_AT_LEAST(4, 4)
+#include <wsutil/plugins.h>
+
 WS_DLL_PUBLIC uint32_t plugin_describe(void);
 
 uint32_t
@@ -68,5 +51,4 @@ plugin_describe(void)
 {
     return WS_PLUGIN_DESC_DISSECTOR;
 }
-#endif
 #endif
