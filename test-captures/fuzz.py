@@ -23,6 +23,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from wireshark_series import series
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 RATES = (0.002, 0.01, 0.03, 0.08)
@@ -82,7 +84,7 @@ class Stage:
         self.dir = Path(tempfile.mkdtemp(prefix='exchange-fuzz-'))
         self.caps = self.dir / 'caps'
         self.caps.mkdir()
-        epan = self.dir / 'plugins' / '4.0' / 'epan'
+        epan = self.dir / 'plugins' / series() / 'epan'
         epan.mkdir(parents=True)
         shutil.copy(plugin, epan / 'exchange.so')
         (self.dir / 'home').mkdir()

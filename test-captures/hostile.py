@@ -53,6 +53,8 @@ import threading
 import time
 from pathlib import Path
 
+from wireshark_series import series
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 MB = 1 << 20
@@ -113,7 +115,7 @@ class Stage:
         self.root = Path(tempfile.mkdtemp(prefix='exchange-hostile-'))
         self.keep = keep
         os.chmod(self.root, 0o755)
-        epan = self.root / 'plugins' / '4.0' / 'epan'
+        epan = self.root / 'plugins' / series() / 'epan'
         epan.mkdir(parents=True)
         shutil.copy(plugin, epan / 'exchange.so')
         self.caps = self.root / 'caps'

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from fuzz import stage_captures
+from wireshark_series import series
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -53,7 +54,7 @@ def main():
     started = time.time()
     stage = Path(tempfile.mkdtemp(prefix='exchange-memcheck-'))
     try:
-        epan = stage / 'plugins' / '4.0' / 'epan'
+        epan = stage / 'plugins' / series() / 'epan'
         epan.mkdir(parents=True)
         shutil.copy(args.plugin, epan / 'exchange.so')
         (stage / 'home').mkdir()

@@ -19,6 +19,10 @@ import pytest
 CAPTURES = Path(__file__).resolve().parent.parent
 REPO = CAPTURES.parent
 
+import sys  # noqa: E402
+sys.path.insert(0, str(CAPTURES))
+from wireshark_series import series  # noqa: E402,F401
+
 
 def plugin_path():
     env = os.environ.get('EXCHANGE_PLUGIN')
@@ -97,11 +101,11 @@ def tshark():
     stage = Path(tempfile.mkdtemp(prefix='exchange-test-'))
     try:
         os.chmod(stage, 0o755)
-        epan = stage / 'plugins' / '4.0' / 'epan'
+        epan = stage / 'plugins' / series() / 'epan'
         epan.mkdir(parents=True)
         shutil.copy(plugin_path(), epan / 'exchange.so')
         (stage / 'caps').mkdir()
-        for cap in list(CAPTURES.glob('*.pcap')) + list(CAPTURES.glob('*.pcapng')):
+        for cap in [p for p in CAPTURES.iterdir() if p.name.endswith(('.pcap', '.pcapng', '.gz'))]:
             shutil.copy(cap, stage / 'caps' / cap.name)
         (stage / 'home').mkdir()
         for path in stage.rglob('*'):

@@ -13,7 +13,7 @@ def test_short_fuzz_run_under_sanitizers(tmp_path):
     build = tmp_path / 'build-asan'
     keep = tmp_path / 'failures'
     proc = subprocess.run([sys.executable, str(CAPTURES / 'fuzz.py'), '--cases', str(CASES), '--build', str(build),
-                           '--keep', str(keep)], cwd=REPO, capture_output=True, text=True, timeout=900)
+                           '--keep', str(keep)], cwd=REPO, capture_output=True, text=True, timeout=2000)
     symbols = subprocess.run(['nm', '-D', str(build / 'plugin' / 'exchange.so')], capture_output=True,
                              text=True).stdout
     assert '__asan_' in symbols and '__ubsan_' in symbols, 'the fuzzed module is not instrumented'

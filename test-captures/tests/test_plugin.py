@@ -1,7 +1,9 @@
 """The module loads in tshark and registers what users rely on."""
 import re
 
-from conftest import project_version
+import pytest
+
+from conftest import project_version, series
 
 FIELDS = [
     ('exchange.role', 'FT_STRING'),
@@ -45,7 +47,7 @@ def test_plugin_is_listed_with_project_version(tshark):
     mine = [[c.strip() for c in r] for r in rows if r[0].strip() == 'exchange.so']
     assert len(mine) == 1, rows
     assert mine[0][1:3] == [project_version(), 'dissector']
-    assert mine[0][3].endswith('/4.0/epan/exchange.so')
+    assert mine[0][3].endswith(f'/{series()}/epan/exchange.so')
 
 
 def test_protocol_and_every_field_registered(tshark):
@@ -93,6 +95,9 @@ def builds_tree(tshark, *extra):
 def test_disabled_protocol_costs_no_tree(tshark):
     """A postdissector's wanted fields make tshark build a tree for every frame; disabled, the
     plugin wants none, so a stock statistic runs as without the plugin."""
+    if series() != '4.0':
+        pytest.skip(f'tshark {series()} no longer logs its create_proto_tree decision (4.0 does); '
+                    'the cost on newer series is measured by the benchmark')
     assert builds_tree(tshark, '-z', 'conv,tcp')
     assert not builds_tree(tshark, '-z', 'conv,tcp', '--disable-protocol', 'exchange')
     assert not builds_tree(tshark, '-z', 'exchange,clients', '--disable-protocol', 'exchange')
