@@ -27,11 +27,30 @@ foreach(_id IN LISTS _lines)
     add_test(NAME "${_name}"
              COMMAND "${EXCHANGE_PYTHON}" -m pytest -q -p no:cacheprovider "${_id}"
              WORKING_DIRECTORY "${PROJECT_SOURCE_DIR}")
+    # A hang, not a slow machine, is what a timeout must catch: the fuzz
+    # run takes about 3 minutes alone and several times that beside other load.
+    set(_timeout 900)
+    if(_name MATCHES "^test_(fuzz|gui)\\.py::")
+      set(_timeout 2400)
+    endif()
     set_tests_properties("${_name}" PROPERTIES
-      ENVIRONMENT "EXCHANGE_PLUGIN=$<TARGET_FILE:exchange>;EXCHANGE_VERSION=${PROJECT_VERSION}"
-      TIMEOUT 300
+      ENVIRONMENT "EXCHANGE_PLUGIN=$<TARGET_FILE:exchange>;EXCHANGE_VERSION=${PROJECT_VERSION};EXCHANGE_SERIES=${EXCHANGE_WS_SERIES};EXCHANGE_CLASH=$<TARGET_FILE:exchange_clash>"
+      TIMEOUT ${_timeout}
       SKIP_RETURN_CODE 77)   # conftest.py: a test that was only skipped
+    # Tests that build targets in this build tree (package, install-user) one at a time.
+    if(_name MATCHES "^test_(packaging|repo)\\.py::")
+      set_tests_properties("${_name}" PROPERTIES RESOURCE_LOCK exchange_build_tree)
+    endif()
     math(EXPR _count "${_count} + 1")
   endif()
 endforeach()
 message(STATUS "Registered ${_count} tests from ${_tests_dir}")
+
+# A test module that registers names of fields we read a second time, with
+# other types (test_series.py); built with the suite, never installed.
+add_library(exchange_clash MODULE "${_tests_dir}/clash/clash.c")
+set_target_properties(exchange_clash PROPERTIES PREFIX "" OUTPUT_NAME clash DEFINE_SYMBOL ""
+                      LIBRARY_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tests")
+target_include_directories(exchange_clash PRIVATE "${PROJECT_SOURCE_DIR}/plugin")
+target_link_libraries(exchange_clash PRIVATE epan)
+exchange_strict_warnings(exchange_clash)
