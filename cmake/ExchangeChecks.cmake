@@ -11,6 +11,7 @@
 #   hostile     huge and absurd inputs: time, memory and results
 #   gui-check   Wireshark-Qt under Xvfb; rewrites the screenshots in docs/
 #   robustness  fuzz, memcheck and hostile in turn
+#   matrix      build and run the whole suite on 4.0, 4.4 and 4.6 (see the end of this file)
 find_program(EXCHANGE_PYTHON NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
 if(NOT EXCHANGE_PYTHON)
   find_program(EXCHANGE_PYTHON NAMES python3 REQUIRED)
@@ -55,3 +56,12 @@ add_custom_target(gui-check
           --out "${PROJECT_SOURCE_DIR}/docs"
   DEPENDS exchange USES_TERMINAL
   COMMENT "Wireshark-Qt under Xvfb with the plugin; screenshots into docs/")
+
+# matrix: the whole suite on every supported series, one line each.
+#   4.0 here (this build tree), 4.4 and 4.6 in Debian 13 / unstable root file
+#   systems made with mmdebstrap under /var/cache/exchange-roles (reused when
+#   present; EXCHANGE_SYSTEMS names another place).  Needs root.
+add_custom_target(matrix
+  COMMAND "${EXCHANGE_PYTHON}" "${PROJECT_SOURCE_DIR}/matrix/matrix.py" --host-build "${CMAKE_BINARY_DIR}"
+  DEPENDS exchange USES_TERMINAL
+  COMMENT "Build and test on Wireshark 4.0 (here), 4.4 and 4.6 (Debian systems)")

@@ -1,8 +1,10 @@
 # A .deb of the module and the "Exchange" profile (cpack, or the `package` target).
 #
 # The module is built against one libwireshark ABI and loads only in the
-# Wireshark release series it was built for (4.0.x looks in plugins/4.0), so
-# the package depends on exactly that library package and series.
+# Wireshark release series it was built for (4.4.x looks in plugins/4.4), so
+# the package depends on exactly that library package and series, and its
+# version names the series: one package per Debian release (12: 4.0,
+# 13: 4.4, unstable: 4.6), built in that release.
 get_target_property(_soname epan IMPORTED_SONAME_NONE)
 if(NOT _soname)
   get_target_property(_soname epan IMPORTED_SONAME_RELEASE)
@@ -18,7 +20,7 @@ set(_series_end "${Wireshark_MAJOR_VERSION}.${_next_minor}~")
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME wireshark-exchange-roles)
-set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
+set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}+ws${EXCHANGE_WS_SERIES}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
     "Wireshark plugin: Outlook's connections to Exchange, their roles and client processes")
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
@@ -29,5 +31,5 @@ set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://example.invalid/wireshark-exchange-ro
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_PACKAGING_INSTALL_PREFIX "${CMAKE_INSTALL_PREFIX}")
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
-    "${_libpkg} (>= ${Wireshark_VERSION}), ${_libpkg} (<< ${_series_end}), wireshark-common (>= ${Wireshark_MAJOR_VERSION}.${Wireshark_MINOR_VERSION}), wireshark-common (<< ${_series_end}), libglib2.0-0")
+    "${_libpkg} (>= ${Wireshark_VERSION}), ${_libpkg} (<< ${_series_end}), wireshark-common (>= ${Wireshark_MAJOR_VERSION}.${Wireshark_MINOR_VERSION}), wireshark-common (<< ${_series_end})")
 include(CPack)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, plugin_path
+from conftest import REPO, plugin_path, project_version, series
 
 PROFILE = REPO / 'plugin' / 'profile' / 'Exchange'
 PACKAGE = 'wireshark-exchange-roles'
@@ -16,10 +16,11 @@ PACKAGE = 'wireshark-exchange-roles'
 @pytest.fixture(scope='module')
 def deb():
     build = plugin_path().parent.parent
+    deb = build / f'{PACKAGE}_{project_version()}+ws{series()}_amd64.deb'
+    deb.unlink(missing_ok=True)     # nothing of an earlier build may pass for this one
     subprocess.run(['cmake', '--build', str(build), '--target', 'package'], check=True, capture_output=True)
-    found = sorted(build.glob(f'{PACKAGE}_*.deb'))
-    assert len(found) == 1, found
-    return found[0]
+    assert deb.is_file(), sorted(build.glob('*.deb'))
+    return deb
 
 
 def plugindir():
@@ -43,12 +44,45 @@ def test_deb_depends_on_the_libwireshark_abi_it_was_built_for(deb):
     assert owner.startswith(libpkg + ':'), owner           # Debian names the package after the soname
     version = subprocess.run(['dpkg-query', '-W', '-f=${Version}', libpkg], check=True, capture_output=True,
                              text=True).stdout
-    series = '.'.join(version.split('.')[:2])
-    major, minor = series.split('.')
+    lib_series = '.'.join(version.split('.')[:2])
+    assert lib_series == series()
+    major, minor = lib_series.split('.')
     depends = subprocess.run(['dpkg-deb', '-f', str(deb), 'Depends'], check=True, capture_output=True,
                              text=True).stdout.strip()
-    assert f'{libpkg} (>= {series}.' in depends and f'{libpkg} (<< {major}.{int(minor) + 1}~)' in depends
+    assert f'{libpkg} (>= {lib_series}.' in depends and f'{libpkg} (<< {major}.{int(minor) + 1}~)' in depends
     assert f'wireshark-common (<< {major}.{int(minor) + 1}~)' in depends
+
+
+def test_deb_version_and_name_say_the_series(deb):
+    """One package per series: the version tells a 4.4 package from a 4.6 one."""
+    version = subprocess.run(['dpkg-deb', '-f', str(deb), 'Version'], check=True, capture_output=True,
+                             text=True).stdout.strip()
+    assert version == f'{project_version()}+ws{series()}'
+    assert deb.name == f'{PACKAGE}_{version}_amd64.deb'
+
+
+@pytest.mark.skipif(os.environ.get('EXCHANGE_DISPOSABLE_SYSTEM') != '1' or os.geteuid() != 0,
+                    reason='installs into the system itself: only in the matrix\'s disposable Debian systems')
+def test_deb_installs_into_its_own_system_and_tshark_loads_it(deb, tshark):
+    """The real thing in the series' own Debian: apt resolves the Depends, the global plugin folder
+    holds the module, tshark (as a user, no plugin folder of ours) lists it, and purge removes it."""
+    env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
+    subprocess.run(['apt-get', 'install', '-y', '--no-download', str(deb)], check=True, capture_output=True, env=env)
+    try:
+        module = Path(plugindir()) / 'epan' / 'exchange.so'
+        assert module.is_file()
+        clean_env = {k: v for k, v in tshark.env().items() if k != 'WIRESHARK_PLUGIN_DIR'}
+        out = subprocess.run(tshark.prefix() + ['tshark', '-G', 'plugins'], env=clean_env, cwd=tshark.caps,
+                             capture_output=True, text=True, check=True).stdout
+        assert re.search(rf'^exchange\.so\s+{re.escape(project_version())}\s+dissector\s+{re.escape(str(module))}$',
+                         out, re.M), out
+        roles = subprocess.run(tshark.prefix() + ['tshark', '-2', '-r', 'mapi-http-outlook.pcapng', '-T', 'fields',
+                                                  '-e', 'exchange.role', '-Y', 'exchange.role'],
+                               env=clean_env, cwd=tshark.caps, capture_output=True, text=True, check=True).stdout
+        assert set(roles.split()) == {'mailbox', 'directory'}
+    finally:
+        subprocess.run(['dpkg', '--purge', PACKAGE], check=True, capture_output=True)
+    assert not module.exists()
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason='dpkg needs root to install, even into a scratch root')
@@ -67,13 +101,13 @@ def test_deb_installs_loads_and_uninstalls_cleanly(deb, tmp_path, tshark):
     assert module.is_file()
     # The installed module is the one tshark loads from that plugin folder.
     stage = tshark.stage / 'deb-plugins'
-    shutil.copytree(root / plugindir().lstrip('/'), stage / '4.0')
+    shutil.copytree(root / plugindir().lstrip('/'), stage / series())
     for p in [stage, *stage.rglob('*')]:
         p.chmod(0o755 if p.is_dir() else 0o644)
     env = dict(tshark.env(), WIRESHARK_PLUGIN_DIR=str(stage))
     out = subprocess.run(tshark.prefix() + ['tshark', '-G', 'plugins'], env=env, cwd=tshark.caps,
                          capture_output=True, text=True, check=True).stdout
-    assert re.search(rf'^exchange\.so\s+\S+\s+dissector\s+{re.escape(str(stage))}/4\.0/epan/exchange\.so$', out, re.M)
+    assert re.search(rf'^exchange\.so\s+\S+\s+dissector\s+{re.escape(f"{stage}/{series()}")}/epan/exchange\.so$', out, re.M)
     subprocess.run(dpkg + ['--purge', PACKAGE], check=True, capture_output=True)
     assert not (root / 'usr').exists() or not any(p.is_file() for p in (root / 'usr').rglob('*'))
     status = (root / 'var/lib/dpkg/status').read_text()
