@@ -269,16 +269,22 @@ const char  *exch_iface_name(exch_iface_t i);
 const exch_conv_t *exch_conv_target_source(const exch_conv_t *c);
 guint32      exch_conv_ifaces(const exch_conv_t *c, exch_iface_t *main_iface);
 
-/* ---- exchange_rpc.c: RPC/TCP evidence (EPM answers, BINDs) ---- */
-extern exch_pref_bool_t exch_pref_decode_learned;  /* hand learned ports to DCE/RPC */
+/* ---- exchange_dcerpc.c: DCE/RPC facts (interfaces, BINDs), no state ---- */
+exch_iface_t exch_dcerpc_iface(const e_guid_t *g);
+exch_role_t  exch_dcerpc_iface_role(exch_iface_t i);
 
-void         exch_rpc_init(void);
-void         exch_rpc_handoff(void);
-void         exch_rpc_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c);
-exch_iface_t exch_rpc_iface_from_guid(const e_guid_t *g);
-exch_role_t  exch_rpc_iface_role(exch_iface_t i);
-guint        exch_rpc_learned_count(void);
-gboolean     exch_rpc_learned_unused(const exch_learned_t *announced);
+/* What one BIND/ALTER_CONTEXT names. */
+typedef struct {
+    guint32      mask;          /* Exchange interfaces named (bit per exch_iface_t) */
+    exch_iface_t mailbox;       /* the first mailbox interface, or NONE */
+    exch_iface_t directory;     /* the first directory interface, or NONE */
+    gboolean     have_foreign;
+    e_guid_t     foreign;       /* the first interface that is not Exchange's */
+    const char  *what;          /* "BIND" or "ALTER_CONTEXT" */
+} exch_bind_t;
+
+void         exch_dcerpc_classify(const e_guid_t *uuids, guint n, guint8 ptype, exch_bind_t *out);
+gboolean     exch_dcerpc_bind_fields(proto_tree *tree, exch_bind_t *out);
 
 /* What a bounded walk over connection-oriented DCE/RPC PDUs in raw bytes
  * found (used where no stock dissector decoded them: X11-owned ports, the
@@ -293,16 +299,19 @@ typedef struct {
     gboolean  malformed;                /* a PDU header or BIND lied about its size */
 } exch_pdu_scan_t;
 
-void         exch_rpc_scan(const guint8 *data, guint len, exch_pdu_scan_t *out);
-void         exch_rpc_offer_binds(exch_conv_t *c, packet_info *pinfo, const e_guid_t *uuids, guint n,
-                                  guint8 ptype);
+void         exch_dcerpc_scan(const guint8 *data, guint len, exch_pdu_scan_t *out);
+
+/* ---- exchange_rpc.c: RPC/TCP evidence (EPM answers, BINDs) ---- */
+extern exch_pref_bool_t exch_pref_decode_learned;  /* hand learned ports to DCE/RPC */
+
+void         exch_rpc_init(void);
+void         exch_rpc_handoff(void);
+void         exch_rpc_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c);
+gboolean     exch_rpc_learned_unused(const exch_learned_t *announced);
 
 /* ---- exchange_http.c: RPC/HTTP, MAPI/HTTP, EWS, Autodiscover, OAB ---- */
 void         exch_http_init(void);
 void         exch_http_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c);
-exch_target_t exch_http_target_of_iface(exch_iface_t i);
-gboolean     exch_http_offer_bind(exch_conv_t *c, packet_info *pinfo, exch_iface_t iface, guint32 mask,
-                                  const char *what);
 
 /* ---- exchange_tls.c: TLS, Exchange host names, encrypted-traffic inference ---- */
 extern const char *exch_pref_servers;   /* user's list of Exchange hosts/addresses */

@@ -51,6 +51,19 @@ typedef gboolean exch_heur_result_t;
 #define exch_be32(p) pntoh32(p)
 #endif
 
+/* ws_fopen(): fopen with UTF-8 paths on Windows.  Debian installs
+ * wsutil/file_util.h only from 4.6 on; before, fopen is what it means on
+ * the systems those headers serve. */
+#if defined(__has_include)
+#if __has_include(<wsutil/file_util.h>)
+#include <wsutil/file_util.h>
+#endif
+#endif
+#ifndef ws_fopen
+#include <stdio.h>
+#define ws_fopen fopen
+#endif
+
 /* field_info.value is embedded in 4.0 and a pointer from 4.2 on. */
 #if EXCH_WS_AT_LEAST(4, 2)
 #define EXCH_FI_VALUE(fi) ((fi)->value)

@@ -18,6 +18,7 @@
 #include <epan/conversation.h>
 #include <epan/proto_data.h>
 #include <epan/to_str.h>
+#include <wsutil/strtoi.h>
 #include <epan/dissectors/packet-tcp.h>
 
 static int exch_proto = -1;
@@ -356,7 +357,9 @@ mapi_failed(GPtrArray *lines)
             const char *v = l + 15;
             while (*v == ' ' || *v == '\t')
                 v++;
-            if (g_ascii_isdigit(*v) && strtoul(v, NULL, 10) != 0)
+            const char *end;
+            guint32 code;
+            if (g_ascii_isdigit(*v) && ws_strtou32(v, &end, &code) && code != 0)
                 return TRUE;
         }
     }

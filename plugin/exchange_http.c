@@ -23,6 +23,7 @@
 
 #include <epan/guid-utils.h>
 #include <epan/to_str.h>
+#include <wsutil/strtoi.h>
 
 const value_string exch_target_vals[] = {
     { EXCH_TARGET_NONE,      "none" },
@@ -68,8 +69,8 @@ exch_http_init(void)
     channels = wmem_map_new(wmem_file_scope(), cookie_hash, cookie_equal);
 }
 
-exch_target_t
-exch_http_target_of_iface(exch_iface_t i)
+static exch_target_t
+target_of_iface(exch_iface_t i)
 {
     switch (i) {
     case EXCH_IF_EMSMDB:
@@ -165,8 +166,12 @@ rpch_uri(packet_info *pinfo, const char *uri, const char **server, guint *port)
     const char *colon = strrchr(q, ':');
     if (!colon || colon == q + 1)
         return FALSE;
+    const char *end;
+    guint16 p16;
+    if (!ws_strtou16(colon + 1, &end, &p16))
+        return FALSE;
     *server = wmem_strndup(pinfo->pool, q + 1, (size_t)(colon - q - 1));
-    *port = (guint)strtoul(colon + 1, NULL, 10);
+    *port = p16;
     return TRUE;
 }
 
@@ -192,18 +197,20 @@ set_target(exch_conv_t *c, exch_target_t t, exch_conf_t conf, const char *eviden
 }
 
 /* A BIND inside an RPC/HTTP channel names the endpoint behind the proxy. */
-gboolean
-exch_http_offer_bind(exch_conv_t *c, packet_info *pinfo, exch_iface_t iface, guint32 mask, const char *what)
+static void
+offer_bind(exch_conv_t *c, packet_info *pinfo, const exch_bind_t *b)
 {
-    exch_target_t t = exch_http_target_of_iface(iface);
-    c->ifaces |= mask;
+    exch_iface_t iface = b->mailbox != EXCH_IF_NONE ? b->mailbox : b->directory;
+    if (iface == EXCH_IF_NONE)
+        return;
+    exch_target_t t = target_of_iface(iface);
+    c->ifaces |= b->mask;
     exch_target_t before = c->target;
     set_target(c, t, EXCH_CONF_CERTAIN,
-               wmem_strdup_printf(pinfo->pool, "%s to %s inside the channel in frame %u", what,
+               wmem_strdup_printf(pinfo->pool, "%s to %s inside the channel in frame %u", b->what,
                                   exch_iface_name(iface), pinfo->num));
     if (c->target != before && c->role != EXCH_ROLE_NONE)
         exch_frame_get(pinfo, TRUE)->updated = TRUE;
-    return c->target != before;
 }
 
 /* The channel's virtual connection is known: it is a channel now, and it
@@ -251,11 +258,14 @@ scan_channel_body(exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
         if (!bytes || len < 16)
             continue;
         exch_pdu_scan_t scan;
-        exch_rpc_scan(bytes, len, &scan);
+        exch_dcerpc_scan(bytes, len, &scan);
         if (scan.have_cookie)
             channel_opened(c, pinfo, &scan.cookie);
-        if (scan.n_uuids)
-            exch_rpc_offer_binds(c, pinfo, scan.uuids, scan.n_uuids, scan.bind_ptype);
+        if (scan.n_uuids) {
+            exch_bind_t b;
+            exch_dcerpc_classify(scan.uuids, scan.n_uuids, scan.bind_ptype, &b);
+            offer_bind(c, pinfo, &b);
+        }
         if (scan.malformed)
             exch_frame_get(pinfo, TRUE)->bad_bind = TRUE;
     }
@@ -263,6 +273,10 @@ scan_channel_body(exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
     e_guid_t cookie;
     if (!c->have_cookie && exch_field_guid_at(exch_field_all(tree, EXCH_F_RTS_COOKIE), 0, &cookie))
         channel_opened(c, pinfo, &cookie);
+    /* A BIND that stock DCE/RPC decoded, until the channel is certain. */
+    exch_bind_t b;
+    if (c->conf < EXCH_CONF_CERTAIN && exch_dcerpc_bind_fields(tree, &b))
+        offer_bind(c, pinfo, &b);
 }
 
 static void

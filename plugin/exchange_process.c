@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <wsutil/inet_addr.h>
 
 #define MAX_FILE_SIZE (64u << 20)
 #define ADDR_LEN      EXCH_PMAP_ADDR_LEN
@@ -32,42 +31,6 @@ static GHashTable *names;       /* "section/pid" -> process name */
 static GHashTable *by_local;    /* "addr port" -> GPtrArray of sock_t, in file order */
 static GHashTable *addr_host;   /* a named local address -> 1 + the first section with it */
 static guint       n_socks;
-
-/* ---- addresses ---- */
-
-/* An address as Wireshark prints it: "[v6%zone]" loses brackets and zone,
- * ::ffff:a.b.c.d becomes a.b.c.d; "*" stays "*". */
-gboolean
-exch_pmap_canon_addr(const char *s, size_t len, char out[EXCH_PMAP_ADDR_LEN])
-{
-    static const guint8 v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-    char buf[ADDR_LEN + 1];
-    ws_in4_addr a4;
-    ws_in6_addr a6;
-
-    if (len >= 2 && s[0] == '[' && s[len - 1] == ']') {
-        s++;
-        len -= 2;
-    }
-    const char *pct = memchr(s, '%', len);
-    if (pct)
-        len = (size_t)(pct - s);
-    if (len == 0 || len > ADDR_LEN)
-        return FALSE;
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    if (!strcmp(buf, "*"))
-        g_strlcpy(out, "*", ADDR_LEN);
-    else if (ws_inet_pton4(buf, &a4))
-        ws_inet_ntop4(&a4, out, ADDR_LEN);
-    else if (!ws_inet_pton6(buf, &a6))
-        return FALSE;
-    else if (!memcmp(a6.bytes, v4mapped, sizeof v4mapped))
-        ws_inet_ntop4(a6.bytes + 12, out, ADDR_LEN);
-    else
-        ws_inet_ntop6(&a6, out, ADDR_LEN);
-    return TRUE;
-}
 
 /* ---- the map ---- */
 
@@ -110,8 +73,8 @@ exch_process_map_names(void)
 
 /* ---- what the parser found ---- */
 
-guint
-exch_pmap_section(const char *host)
+static guint
+section_of(const char *host)
 {
     char *key = g_ascii_strdown(host, -1);      /* names compare case-insensitively */
     guint i = GPOINTER_TO_UINT(g_hash_table_lookup(host_section, key));
@@ -125,19 +88,19 @@ exch_pmap_section(const char *host)
     return i;
 }
 
-void
-exch_pmap_add_name(guint section, guint32 pid, const char *name, size_t len)
+static void
+add_name(guint section, guint32 pid, const char *name, size_t len)
 {
     char key[24];
-    g_snprintf(key, sizeof key, "%u/%u", section, pid);
+    snprintf(key, sizeof key, "%u/%u", section, pid);
     /* The first source wins; a later one may have seen the PID reused. */
     if (len && !g_hash_table_contains(names, key))
         g_hash_table_insert(names, g_strdup(key), g_strndup(name, len));
 }
 
-void
-exch_pmap_add_socket(guint section, const char *la, int lport, const char *ra, int rport, guint32 pid,
-                     const char *name, size_t name_len, guint line)
+static void
+add_socket(guint section, const char *la, int lport, const char *ra, int rport, guint32 pid,
+           const char *name, size_t name_len, guint line)
 {
     char key[ADDR_LEN + 8];
     sock_t *s = g_new0(sock_t, 1);
@@ -154,7 +117,7 @@ exch_pmap_add_socket(guint section, const char *la, int lport, const char *ra, i
     s->name = name ? g_strndup(name, name_len) : NULL;
     s->section = section;
     s->line = line;
-    g_snprintf(key, sizeof key, "%s %d", la, lport);
+    snprintf(key, sizeof key, "%s %d", la, lport);
     GPtrArray *a = g_hash_table_lookup(by_local, key);
     if (!a) {
         a = g_ptr_array_new_with_free_func(sock_free);
@@ -171,7 +134,7 @@ read_all(const char *path, gsize *len, char **why)
 {
     guint8 chunk[65536];
     size_t r;
-    FILE *f = fopen(path, "rb");
+    FILE *f = ws_fopen(path, "rb");
     if (!f) {
         *why = g_strdup_printf("cannot open: %s", g_strerror(errno));
         return NULL;
@@ -258,7 +221,8 @@ exch_process_map_load(const char *path, char **message)
         by_local = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
         addr_host = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         host_section = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-        exch_pmap_parse(text, len, &r);
+        static const exch_pmap_sink_t store = { section_of, add_name, add_socket };
+        exch_pmap_parse(text, len, &store, &r);
         if (!n_socks) {
             if (r.pidless)
                 why = g_strdup("its connection lists name no process (netstat needs -o, ss needs -p)");
@@ -287,7 +251,7 @@ match(const char *la, guint16 lport, const char *ra, guint16 rport, guint host)
 {
     char key[ADDR_LEN + 8];
     const sock_t *local_only = NULL;
-    g_snprintf(key, sizeof key, "%s %u", la, lport);
+    snprintf(key, sizeof key, "%s %u", la, lport);
     GPtrArray *a = g_hash_table_lookup(by_local, key);
     for (guint i = 0; a && i < a->len; i++) {
         const sock_t *s = a->pdata[i];
@@ -318,7 +282,7 @@ exch_process_lookup(const char *local_addr, guint16 local_port, const char *remo
         if (!s)
             continue;
         if (out) {
-            g_snprintf(key, sizeof key, "%u/%u", s->section, s->pid);
+            snprintf(key, sizeof key, "%u/%u", s->section, s->pid);
             out->process = s->name ? s->name : g_hash_table_lookup(names, key);
             out->pid = s->pid;
             out->host = hosts->pdata[s->section];

@@ -21,11 +21,49 @@
 
 #include <string.h>
 
+#include <wsutil/inet_addr.h>
+
 #define MAX_TOKS      64        /* more words than any row we read has */
 #define MAX_COLS      64
 #define MAX_CSV       1024      /* Get-Process | Export-Csv has ~70 columns */
 #define ADDR_LEN      EXCH_PMAP_ADDR_LEN
 #define BLANKS        " \t\r"
+
+/* ---- addresses ---- */
+
+/* An address as Wireshark prints it: "[v6%zone]" loses brackets and zone,
+ * ::ffff:a.b.c.d becomes a.b.c.d; "*" stays "*". */
+gboolean
+exch_pmap_canon_addr(const char *s, size_t len, char out[EXCH_PMAP_ADDR_LEN])
+{
+    static const guint8 v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    char buf[ADDR_LEN + 1];
+    ws_in4_addr a4;
+    ws_in6_addr a6;
+
+    if (len >= 2 && s[0] == '[' && s[len - 1] == ']') {
+        s++;
+        len -= 2;
+    }
+    const char *pct = memchr(s, '%', len);
+    if (pct)
+        len = (size_t)(pct - s);
+    if (len == 0 || len > ADDR_LEN)
+        return FALSE;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    if (!strcmp(buf, "*"))
+        g_strlcpy(out, "*", ADDR_LEN);
+    else if (ws_inet_pton4(buf, &a4))
+        ws_inet_ntop4(&a4, out, ADDR_LEN);
+    else if (!ws_inet_pton6(buf, &a6))
+        return FALSE;
+    else if (!memcmp(a6.bytes, v4mapped, sizeof v4mapped))
+        ws_inet_ntop4(a6.bytes + 12, out, ADDR_LEN);
+    else
+        ws_inet_ntop6(&a6, out, ADDR_LEN);
+    return TRUE;
+}
 
 /* ---- numbers and endpoints ---- */
 
@@ -92,6 +130,7 @@ typedef struct {
     gboolean row_has_pid;
     guint32  row_pid;
     guint    pidless;           /* connection rows that name no owner */
+    const exch_pmap_sink_t *sink;   /* where the rows go */
 } parser_t;
 
 /* Words with their character columns, so that UTF-8 image names do not
@@ -135,7 +174,7 @@ next_line(const parser_t *p, const char *l)
 static void
 add_name(const parser_t *p, guint32 pid, const char *name, size_t len)
 {
-    exch_pmap_add_name(p->section, pid, name, len);
+    p->sink->add_name(p->section, pid, name, len);
 }
 
 static void
@@ -146,7 +185,7 @@ add_socket(parser_t *p, const char *la, int lport, const char *ra, int rport,
         p->pidless++;
         return;
     }
-    exch_pmap_add_socket(p->section, la, lport, ra, rport, (guint32)pid, name, name_len, line);
+    p->sink->add_socket(p->section, la, lport, ra, rport, (guint32)pid, name, name_len, line);
 }
 
 /* "  TCP  192.168.2.56:50701  192.168.2.50:443  ESTABLISHED  4028": the
@@ -510,7 +549,7 @@ classify(parser_t *p, const char *l, const char *next, guint line, gboolean *ski
 
     if (s[0] == '#') {
         if (!g_ascii_strncasecmp(s, "#host", 5) && s[5] && strchr(BLANKS, s[5]) && s[6]) {
-            p->section = exch_pmap_section(s + 6 + strspn(s + 6, BLANKS));
+            p->section = p->sink->section(s + 6 + strspn(s + 6, BLANKS));
             p->mode = MODE_NONE;
         }
         return TRUE;    /* a marker, a comment, or Export-Csv's #TYPE line */
@@ -580,11 +619,12 @@ parse_lines(parser_t *p, char *text, guint *nlines, guint *first_bad)
 }
 
 void
-exch_pmap_parse(char *text, size_t len, exch_pmap_parse_result_t *r)
+exch_pmap_parse(char *text, size_t len, const exch_pmap_sink_t *sink, exch_pmap_parse_result_t *r)
 {
     parser_t p;
     memset(&p, 0, sizeof p);
     memset(r, 0, sizeof *r);
+    p.sink = sink;
     p.end = text + len;
     p.has_b = strstr(text, "\n [") != NULL;    /* netstat -b's " [OUTLOOK.EXE]" */
     for (char *q = text; (q = memchr(q, '\n', (size_t)(p.end - q))) != NULL; )

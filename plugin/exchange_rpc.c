@@ -26,7 +26,6 @@
 #include <epan/to_str.h>
 
 #define EXCH_MAX_LEARNED   65536
-#define EXCH_MAX_BIND_IFS  EXCH_SCAN_MAX_IFS
 
 #define DCERPC_PT_REQUEST   0
 #define DCERPC_PT_RESPONSE  2
@@ -36,51 +35,11 @@
 #define EPM_OPNUM_MAP       3
 #define EPM_OPNUM_MAP_AUTH  7
 
-static const struct {
-    e_guid_t     guid;
-    exch_iface_t iface;
-} known_ifaces[] = {
-    /* Whole UUIDs: store admin (a4f1db00-ca47-1067-b31e-...) differs from
-     * EMSMDB by one digit and must not match. */
-    { { 0xa4f1db00, 0xca47, 0x1067, { 0xb3, 0x1f, 0x00, 0xdd, 0x01, 0x06, 0x62, 0xda } }, EXCH_IF_EMSMDB },
-    { { 0x5261574a, 0x4572, 0x206e, { 0xb2, 0x68, 0x6b, 0x19, 0x92, 0x13, 0xb4, 0xe4 } }, EXCH_IF_ASYNCEMSMDB },
-    { { 0xf5cc5a18, 0x4264, 0x101a, { 0x8c, 0x59, 0x08, 0x00, 0x2b, 0x2f, 0x84, 0x26 } }, EXCH_IF_NSPI },
-    { { 0x1544f5e0, 0x613c, 0x11d1, { 0x93, 0xdf, 0x00, 0xc0, 0x4f, 0xd7, 0xbd, 0x09 } }, EXCH_IF_RFR },
-    { { 0xe1af8308, 0x5d1f, 0x11c9, { 0x91, 0xa4, 0x08, 0x00, 0x2b, 0x14, 0xa0, 0xfa } }, EXCH_IF_EPM },
-};
-
 static dissector_handle_t dcerpc_tcp_handle;
 static wmem_map_t *learned_map;     /* exch_learned_t* -> same, keyed by addr+port */
 static guint learned_gen;           /* bumped whenever the table changes */
 static guint learned_count;
 exch_pref_bool_t exch_pref_decode_learned = TRUE;
-
-exch_iface_t
-exch_rpc_iface_from_guid(const e_guid_t *g)
-{
-    for (size_t i = 0; i < G_N_ELEMENTS(known_ifaces); i++) {
-        if (guid_cmp(&known_ifaces[i].guid, g) == 0)
-            return known_ifaces[i].iface;
-    }
-    return EXCH_IF_NONE;
-}
-
-exch_role_t
-exch_rpc_iface_role(exch_iface_t i)
-{
-    switch (i) {
-    case EXCH_IF_EMSMDB:
-    case EXCH_IF_ASYNCEMSMDB:
-        return EXCH_ROLE_MAILBOX;
-    case EXCH_IF_NSPI:
-    case EXCH_IF_RFR:
-        return EXCH_ROLE_DIRECTORY;
-    case EXCH_IF_EPM:
-        return EXCH_ROLE_ENDPOINT_MAPPER;
-    default:
-        return EXCH_ROLE_NONE;
-    }
-}
 
 static guint
 learned_hash(gconstpointer k)
@@ -113,152 +72,33 @@ exch_rpc_handoff(void)
         ws_warning("DCE/RPC TCP dissector not found; learned ports keep their stock decoding");
 }
 
-guint
-exch_rpc_learned_count(void)
-{
-    return learned_count;
-}
-
 /* ---- BINDs ---- */
 
+/* Turn the interfaces named by one BIND/ALTER_CONTEXT frame into the role
+ * of an RPC/TCP connection.  (Inside RPC/HTTP channels they name the
+ * channel's target instead: exchange_http.c reads those.) */
 static void
-get_uuid(const guint8 *p, gboolean le, e_guid_t *g)
+offer_binds(exch_conv_t *c, packet_info *pinfo, const exch_bind_t *b)
 {
-    if (le) {
-        g->data1 = exch_le32(p);
-        g->data2 = exch_le16(p + 4);
-        g->data3 = exch_le16(p + 6);
-    } else {
-        g->data1 = exch_be32(p);
-        g->data2 = exch_be16(p + 4);
-        g->data3 = exch_be16(p + 6);
-    }
-    memcpy(g->data4, p + 8, 8);
-}
-
-#define DCERPC_PT_RTS       20
-#define RTS_CMD_COOKIE      3
-
-/* The first Cookie command of an RTS PDU body is the virtual-connection
- * cookie in both CONN/A1 and CONN/B1 (MS-RPCH 2.2.4.2, 2.2.4.5).  Commands
- * before it (Version) have fixed sizes; anything else ends the search. */
-static gboolean
-rts_vc_cookie(const guint8 *p, guint end, gboolean le, e_guid_t *cookie)
-{
-    guint ncmd = le ? exch_le16(p + 18) : exch_be16(p + 18);
-    guint off = 20;
-    for (guint i = 0; i < ncmd && off + 4 <= end; i++) {
-        guint32 type = le ? exch_le32(p + off) : exch_be32(p + off);
-        off += 4;
-        if (type == RTS_CMD_COOKIE) {
-            if (off + 16 > end)
-                return FALSE;
-            get_uuid(p + off, le, cookie);
-            return TRUE;
-        }
-        if (type != 6 && type != 0 && type != 2 && type != 4 && type != 5)
-            return FALSE;   /* not a 4-byte command: stop rather than guess */
-        off += 4;
-    }
-    return FALSE;
-}
-
-/* See exchange.h.  Walks CO PDUs back to back and stops at the first bytes
- * that are not a PDU header; a PDU cut by the end of the bytes is read as
- * far as it goes. */
-void
-exch_rpc_scan(const guint8 *data, guint len, exch_pdu_scan_t *out)
-{
-    guint off = 0;
-    memset(out, 0, sizeof *out);
-
-    while (off + 16 <= len) {
-        const guint8 *p = data + off;
-        if (p[0] != 5 || p[1] > 1)
-            break;
-        gboolean le = (p[4] & 0x10) != 0;
-        guint frag = le ? exch_le16(p + 8) : exch_be16(p + 8);
-        if (frag < 16) {
-            out->malformed = TRUE;
-            return;
-        }
-        guint avail = MIN(frag, len - off);
-        gboolean whole = frag <= len - off;
-
-        if ((p[2] == DCERPC_PT_BIND || p[2] == DCERPC_PT_ALTER) && avail >= 28) {
-            guint nctx = p[24];
-            if (frag < 28 || nctx == 0) {
-                out->malformed = TRUE;
-                return;
-            }
-            if (!out->bind_ptype)
-                out->bind_ptype = p[2];
-            guint ctx = 28;
-            for (guint i = 0; i < nctx; i++) {
-                if (ctx + 24 > avail) {
-                    out->malformed = whole;     /* a complete PDU too short for its contexts */
-                    return;
-                }
-                if (out->n_uuids < EXCH_SCAN_MAX_IFS)
-                    get_uuid(p + ctx + 4, le, &out->uuids[out->n_uuids++]);
-                ctx += 24 + 20 * p[ctx + 2];
-            }
-        } else if (p[2] == DCERPC_PT_RTS && avail >= 20 && !out->have_cookie) {
-            out->have_cookie = rts_vc_cookie(p, avail, le, &out->cookie);
-        }
-        off += frag;
-    }
-}
-
-/* Turn the interfaces named by one BIND/ALTER_CONTEXT frame into evidence:
- * the role of an RPC/TCP connection, or the target of an RPC/HTTP channel. */
-void
-exch_rpc_offer_binds(exch_conv_t *c, packet_info *pinfo, const e_guid_t *uuids, guint n, guint8 ptype)
-{
-    guint32 mask = 0;
-    exch_iface_t mailbox = EXCH_IF_NONE, directory = EXCH_IF_NONE;
-    const e_guid_t *foreign = NULL;
-
-    for (guint i = 0; i < n; i++) {
-        exch_iface_t ifc = exch_rpc_iface_from_guid(&uuids[i]);
-        if (ifc == EXCH_IF_NONE) {
-            if (!foreign)
-                foreign = &uuids[i];
-            continue;
-        }
-        mask |= 1u << ifc;
-        if (exch_rpc_iface_role(ifc) == EXCH_ROLE_MAILBOX && mailbox == EXCH_IF_NONE)
-            mailbox = ifc;
-        else if (exch_rpc_iface_role(ifc) == EXCH_ROLE_DIRECTORY && directory == EXCH_IF_NONE)
-            directory = ifc;
-    }
-
-    const char *what = ptype == DCERPC_PT_ALTER ? "ALTER_CONTEXT" : "BIND";
-    if (c->transport == EXCH_TRANSPORT_RPC_HTTP) {
-        exch_iface_t decisive = mailbox != EXCH_IF_NONE ? mailbox : directory;
-        if (decisive != EXCH_IF_NONE)
-            exch_http_offer_bind(c, pinfo, decisive, mask, what);
-        return;
-    }
     exch_evidence_t ev = { 0 };
     ev.sender_is_client = TRUE;
     ev.conf = EXCH_CONF_CERTAIN;
     ev.transport = EXCH_TRANSPORT_RPC_TCP;
-    ev.ifaces = mask;
+    ev.ifaces = b->mask;
 
     /* A mailbox interface decides before a directory one when a single PDU
      * names both (Exchange 2013+ serves NSPI on the mailbox endpoint too). */
-    ev.iface = mailbox != EXCH_IF_NONE ? mailbox : directory;
+    ev.iface = b->mailbox != EXCH_IF_NONE ? b->mailbox : b->directory;
     if (ev.iface != EXCH_IF_NONE) {
-        ev.role = exch_rpc_iface_role(ev.iface);
-        ev.text = wmem_strdup_printf(pinfo->pool, "%s to %s in frame %u", what,
+        ev.role = exch_dcerpc_iface_role(ev.iface);
+        ev.text = wmem_strdup_printf(pinfo->pool, "%s to %s in frame %u", b->what,
                                      exch_iface_name(ev.iface), pinfo->num);
         exch_conv_offer(c, pinfo, &ev);
-    } else if (!(mask & (1u << EXCH_IF_EPM)) && foreign) {
+    } else if (!(b->mask & (1u << EXCH_IF_EPM)) && b->have_foreign) {
         /* Only non-Exchange interfaces (not even the endpoint mapper). */
         ev.role = EXCH_ROLE_NONE;
-        ev.text = wmem_strdup_printf(pinfo->pool, "%s to %s (not Exchange) in frame %u", what,
-                                     guid_to_str(pinfo->pool, foreign), pinfo->num);
+        ev.text = wmem_strdup_printf(pinfo->pool, "%s to %s (not Exchange) in frame %u", b->what,
+                                     guid_to_str(pinfo->pool, &b->foreign), pinfo->num);
         exch_conv_offer(c, pinfo, &ev);
     }
 }
@@ -267,26 +107,11 @@ exch_rpc_offer_binds(exch_conv_t *c, packet_info *pinfo, const e_guid_t *uuids, 
 static gboolean
 bind_from_fields(exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
 {
-    GPtrArray *a = exch_field_all(tree, EXCH_F_DCERPC_BIND_UUID);
-    if (!a)
+    exch_bind_t b;
+    if (!exch_dcerpc_bind_fields(tree, &b))
         return FALSE;
-    guint8 ptype = DCERPC_PT_BIND;
-    GPtrArray *types = exch_field_all(tree, EXCH_F_DCERPC_PKT_TYPE);
-    for (guint i = 0; types && i < types->len; i++) {
-        guint32 t;
-        if (exch_field_uint_at(types, i, &t) && (t == DCERPC_PT_BIND || t == DCERPC_PT_ALTER)) {
-            ptype = (guint8)t;
-            break;
-        }
-    }
-    guint n = 0;
-    e_guid_t uuids[EXCH_MAX_BIND_IFS];
-    for (guint i = 0; i < a->len && n < EXCH_MAX_BIND_IFS; i++) {
-        if (exch_field_guid_at(a, i, &uuids[n]))
-            n++;
-    }
-    if (n)
-        exch_rpc_offer_binds(c, pinfo, uuids, n, ptype);
+    if (c->transport != EXCH_TRANSPORT_RPC_HTTP)
+        offer_binds(c, pinfo, &b);
     return TRUE;
 }
 
@@ -308,14 +133,16 @@ bind_from_payload(exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
         return;
 
     exch_pdu_scan_t scan;
-    exch_rpc_scan(p, len, &scan);
+    exch_dcerpc_scan(p, len, &scan);
     if (scan.malformed) {
         exch_frame_get(pinfo, TRUE)->bad_bind = TRUE;
         return;
     }
     if (scan.n_uuids == 0)
         return;
-    exch_rpc_offer_binds(c, pinfo, scan.uuids, scan.n_uuids, scan.bind_ptype);
+    exch_bind_t b;
+    exch_dcerpc_classify(scan.uuids, scan.n_uuids, scan.bind_ptype, &b);
+    offer_binds(c, pinfo, &b);
     /* The stock dissectors missed this DCE/RPC connection (typically X11 on
      * 6001-6004): let DCE/RPC decode the rest of it. */
     if (c->role != EXCH_ROLE_NONE && exch_pref_decode_learned && dcerpc_tcp_handle) {
@@ -396,7 +223,7 @@ learn(packet_info *pinfo, const tower_t *t, const address *epm_server)
 static void
 tower_done(exch_conv_t *c, packet_info *pinfo, const tower_t *t, guint32 opnum, gboolean answer)
 {
-    exch_role_t r = exch_rpc_iface_role(t->iface);
+    exch_role_t r = exch_dcerpc_iface_role(t->iface);
     if (r != EXCH_ROLE_MAILBOX && r != EXCH_ROLE_DIRECTORY)
         return;
 
@@ -461,7 +288,7 @@ epm_from_fields(exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
             break;
         case EXCH_F_EPM_UUID:
             if (!t.have_uuid && exch_field_guid_at(it->found, it->index, &g)) {
-                t.iface = exch_rpc_iface_from_guid(&g);
+                t.iface = exch_dcerpc_iface(&g);
                 t.have_uuid = TRUE;
             }
             break;
@@ -506,7 +333,7 @@ check_learned(exch_conv_t *c, packet_info *pinfo)
         return;
 
     exch_evidence_t ev = { 0 };
-    ev.role = exch_rpc_iface_role(l->iface);
+    ev.role = exch_dcerpc_iface_role(l->iface);
     ev.transport = EXCH_TRANSPORT_RPC_TCP;
     ev.iface = l->iface;
     ev.ifaces = l->ifaces;

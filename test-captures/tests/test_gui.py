@@ -23,7 +23,7 @@ def png_size(path):
 def test_wireshark_shows_roles_filter_and_statistics_dialogs(tmp_path):
     """Titles, Displayed counts and both dialogs' tables, as the GUI shows them, against tshark."""
     proc = subprocess.run([str(REPO / 'cmake' / 'gui-check'), '--plugin', str(plugin_path()), '--out', str(tmp_path)],
-                          capture_output=True, text=True, errors='replace', timeout=200)
+                          capture_output=True, text=True, errors='replace', timeout=900)
     sys.stdout.write(proc.stdout)
     if proc.returncode == 77:
         pytest.skip(proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else 'gui-check skipped')

@@ -63,3 +63,27 @@ def test_per_user_install_goes_to_the_personal_folder(tmp_path):
     subprocess.run(['cmake', '--build', str(build), '--target', 'install-user'], check=True, env=env,
                    capture_output=True)
     assert (tmp_path / '.config/wireshark/profiles/Exchange/preferences').read_text() == '# mine\n'
+
+
+def test_no_two_plugin_files_call_each_other():
+    """Data flows one way: the file-level call graph, read from the object files' symbols, has no cycle."""
+    objects = sorted((plugin_path().parent / 'CMakeFiles' / 'exchange.dir').glob('*.o'))
+    assert len(objects) >= 10, objects
+    defined, used = {}, {}
+    for obj in objects:
+        name = obj.name.split('.')[0]
+        for line in subprocess.run(['nm', str(obj)], check=True, capture_output=True, text=True).stdout.splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[1] in 'TDBR':
+                defined[parts[2]] = name
+            elif len(parts) == 2 and parts[0] == 'U':
+                used.setdefault(name, set()).add(parts[1])
+    calls = {f: {defined[s] for s in syms if s in defined and defined[s] != f} for f, syms in used.items()}
+
+    def reaches(a, b, seen):
+        for n in calls.get(a, ()):
+            if n == b or (n not in seen and (seen.add(n) or reaches(n, b, seen))):
+                return True
+        return False
+    cycles = sorted({tuple(sorted((a, b))) for a in calls for b in calls[a] if reaches(b, a, set())})
+    assert not cycles, f'files that call each other: {cycles}'
