@@ -2,9 +2,11 @@
  * Types shared by the files of the Exchange role plugin.
  *
  * Data flows one way: foreign fields (exchange_fields.c) -> evidence
- * (exchange_rpc.c, later HTTP/TLS) -> conversation state (exchange_conv.c)
- * -> our fields and tap (packet-exchange.c).  Nothing here depends on a
- * protocol tree being present.
+ * (exchange_rpc.c, exchange_http.c, exchange_tls.c, exchange_attribution.c,
+ * with the stateless exchange_dcerpc.c) -> conversation state
+ * (exchange_conv.c) -> our fields and tap (packet-exchange.c,
+ * exchange_stats.c).  State is built on the first pass, from the fields of
+ * the protocol tree Wireshark builds for the fields we want.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */

@@ -87,3 +87,8 @@ def test_no_two_plugin_files_call_each_other():
         return False
     cycles = sorted({tuple(sorted((a, b))) for a in calls for b in calls[a] if reaches(b, a, set())})
     assert not cycles, f'files that call each other: {cycles}'
+
+
+def test_no_plugin_file_is_over_600_lines():
+    sizes = {p.name: len(p.read_text().splitlines()) for p in (REPO / 'plugin').glob('*.[ch]')}
+    assert {name: n for name, n in sizes.items() if n > 600} == {}
