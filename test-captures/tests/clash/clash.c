@@ -3,7 +3,7 @@
  * other types, names of fields the Exchange plugin reads (as a dissector
  * that registers one name twice does), and puts them in the tree of every
  * TCP segment before the stock dissectors run (a heuristic tried first that
- * declines).  test_series.py checks that the Exchange plugin skips what it
+ * declines) and of every MAPI/HTTP body.  test_series.py checks that the Exchange plugin skips what it
  * cannot read, says so once per field, and decides as without this module.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -20,8 +20,8 @@ static int hf_port_text = -1, hf_ip_number = -1, hf_uuid_text = -1, hf_ptype_tex
 static int hf_code_text = -1, hf_record_type_text = -1, hf_time_number = -1, hf_host_number = -1;
 static int ett_clash = -1;
 
-static exch_heur_result_t
-dissect_clash(tvbuff_t *tvb, packet_info *pinfo _U_, proto_tree *tree, void *data _U_)
+static void
+add_clashing_fields(tvbuff_t *tvb, proto_tree *tree)
 {
     proto_item *ti = proto_tree_add_item(tree, proto_clash, tvb, 0, 0, ENC_NA);
     proto_tree *t = proto_item_add_subtree(ti, ett_clash);
@@ -33,7 +33,25 @@ dissect_clash(tvbuff_t *tvb, packet_info *pinfo _U_, proto_tree *tree, void *dat
     proto_tree_add_string(t, hf_record_type_text, tvb, 0, 0, "application data?");
     proto_tree_add_double(t, hf_time_number, tvb, 0, 0, 1.5);
     proto_tree_add_uint(t, hf_host_number, tvb, 0, 0, 42);
-    return FALSE;       /* the stock dissectors go on as usual */
+}
+
+/* Tried first on every TCP segment TCP gives to heuristics, then declines:
+ * the stock dissectors go on as usual. */
+static exch_heur_result_t
+dissect_clash_tcp(tvbuff_t *tvb, packet_info *pinfo _U_, proto_tree *tree, void *data _U_)
+{
+    add_clashing_fields(tvb, tree);
+    return FALSE;
+}
+
+/* MAPI/HTTP bodies, which stock Wireshark shows as plain media: newer series
+ * hand an HTTP connection to its conversation's dissector without trying
+ * heuristics, but HTTP still passes each body on by its Content-Type. */
+static int
+dissect_clash_body(tvbuff_t *tvb, packet_info *pinfo _U_, proto_tree *tree, void *data _U_)
+{
+    add_clashing_fields(tvb, tree);
+    return tvb_captured_length(tvb);
 }
 
 static void
@@ -59,8 +77,10 @@ proto_register_clash(void)
 static void
 proto_reg_handoff_clash(void)
 {
-    heur_dissector_add("tcp", dissect_clash, "Same-name fields (test)", "clash_tcp", proto_clash,
+    heur_dissector_add("tcp", dissect_clash_tcp, "Same-name fields (test)", "clash_tcp", proto_clash,
                        HEURISTIC_ENABLE);
+    dissector_add_string("media_type", "application/mapi-http",
+                         create_dissector_handle(dissect_clash_body, proto_clash));
 }
 
 WS_DLL_PUBLIC_DEF const gchar plugin_version[] = "0";
