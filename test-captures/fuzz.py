@@ -99,12 +99,37 @@ class Stage:
             nobody = pwd.getpwnam('nobody')
             os.chown(self.dir / 'home', nobody.pw_uid, nobody.pw_gid)
             self.prefix = ['setpriv', f'--reuid={nobody.pw_uid}', f'--regid={nobody.pw_gid}', '--clear-groups', '--']
+        (self.dir / 'no-plugins').mkdir()
+        (self.dir / 'no-plugins').chmod(0o755)
         asan = subprocess.run(['gcc', '-print-file-name=libasan.so'], capture_output=True, text=True).stdout.strip()
         self.env = {'PATH': '/usr/sbin:/usr/bin:/sbin:/bin', 'HOME': str(self.dir / 'home'),
                     'WIRESHARK_PLUGIN_DIR': str(self.dir / 'plugins'), 'LD_PRELOAD': asan, 'LANG': 'C.UTF-8',
                     # tshark's own allocations are not ours to judge; the plugin's errors are.
                     'ASAN_OPTIONS': 'detect_leaks=0:abort_on_error=0:exitcode=86',
                     'UBSAN_OPTIONS': 'print_stacktrace=1:halt_on_error=1:exitcode=87'}
+        # Stock tshark: no plugin at all, no sanitizer runtime.
+        self.stock_env = dict(self.env, WIRESHARK_PLUGIN_DIR=str(self.dir / 'no-plugins'))
+        del self.stock_env['LD_PRELOAD']
+        self.module = self.dir / 'plugins' / series() / 'epan' / 'exchange.so'
+
+    def check_loaded(self):
+        """The module tshark loads here is the instrumented one, and it works: otherwise every case
+        would pass without testing it.  (tshark -G plugins hangs with the sanitizer runtime preloaded,
+        so this asks a capture instead: the staged folder holds only this module, and an instrumented
+        module loads only where the runtime is.)"""
+        staged = sorted(p.name for p in (self.dir / 'plugins').rglob('*.so'))
+        if staged != ['exchange.so']:
+            sys.exit(f'fuzz: the plugin folder holds {staged}, not just the module under test')
+        symbols = subprocess.run(['nm', '-D', str(self.module)], capture_output=True, text=True).stdout
+        if '__asan_' not in symbols or '__ubsan_' not in symbols:
+            sys.exit(f'fuzz: {self.module} is not built with AddressSanitizer and UndefinedBehaviorSanitizer')
+        name, opts = next((n, o) for n, o in self.sources if n == 'rpc-tcp-outlook-start.pcap')
+        roles = subprocess.run(self.prefix + ['tshark', '-2', '-r', name, *opts, '-T', 'fields', '-e', 'exchange.role',
+                                              '-Y', 'exchange.role'], cwd=self.caps, env=self.env,
+                               capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=TIMEOUT).stdout.split()
+        if 'mailbox' not in roles:
+            sys.exit(f'fuzz: the instrumented module tags nothing in {name}: {sorted(set(roles))}')
+        print(f'fuzz: tshark loads {self.module} (ASan+UBSan) and it tags {name}', flush=True)
 
 
 def make_case(stage, i, rng):
@@ -152,6 +177,11 @@ def run_case(stage, case):
     if 'Dissector bug, protocol Exchange' in out:
         return 'dissector-bug', what, ''
     if proc.returncode != 0:
+        # Refused with the module: fine only when stock tshark refuses the same input too.
+        stock = subprocess.run(stage.prefix + ['tshark', '-2', '-V', '-r', cap, *opts], cwd=stage.caps,
+                               env=stage.stock_env, capture_output=True, timeout=TIMEOUT)
+        if stock.returncode == 0:
+            return 'refused', what, err[-1000:]
         return 'tshark-error', what, err[-1000:]
     return 'ok', what, ''
 
@@ -169,6 +199,7 @@ def main():
     started = time.time()
     plugin = args.plugin or build_asan(args.build)
     stage = Stage(plugin)
+    stage.check_loaded()
     rng = random.Random(args.seed)
     counts, failures = {}, []
     try:
@@ -188,7 +219,8 @@ def main():
     bad = {k: v for k, v in counts.items() if k not in ('ok', 'tshark-error')}
     print(f'fuzz: {args.cases} cases, {counts.get("crash", 0)} crashes, {counts.get("sanitizer", 0)} sanitizer '
           f'reports, {counts.get("hang", 0)} hangs, {counts.get("dissector-bug", 0)} Exchange dissector bugs, '
-          f'{counts.get("tshark-error", 0)} inputs tshark refused ({time.time() - started:.0f} s)')
+          f'{counts.get("refused", 0)} inputs only the module refused, '
+          f'{counts.get("tshark-error", 0)} inputs stock tshark refuses too ({time.time() - started:.0f} s)')
     return 1 if bad else 0
 
 
