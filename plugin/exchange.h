@@ -95,7 +95,6 @@ extern const value_string exch_proc_source_vals[];
 extern const value_string exch_target_vals[];
 extern const value_string exch_transport_vals[];
 extern const value_string exch_conf_vals[];
-extern const value_string exch_iface_vals[];
 
 typedef struct {
     address  addr;      /* file-scoped copy */

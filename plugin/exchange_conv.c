@@ -25,9 +25,10 @@ static int exch_proto = -1;
 static int tcp_proto = -1;
 /* Every TCP connection's state, indexed by tcp.stream: TCP numbers its
  * connections densely from 0, so this is one array index per frame where a
- * conversation lookup would hash addresses and ports.  The states are file
- * scope; the array is emptied when a file is opened. */
-static GPtrArray *by_stream;
+ * conversation lookup would hash addresses and ports.  The array and the
+ * states are file scope, gone with the file. */
+static exch_conv_t **by_stream;
+static guint32 by_stream_len, by_stream_cap;
 static guint32 first_pass_frames;  /* TCP frames the first pass has accounted */
 
 /* Attributed Exchange connections by (role, transport, process): what
@@ -77,7 +78,7 @@ const value_string exch_proc_source_vals[] = {
     { 0, NULL }
 };
 
-const value_string exch_iface_vals[] = {
+static const value_string exch_iface_vals[] = {
     { EXCH_IF_NONE,        "none" },
     { EXCH_IF_EMSMDB,      "EMSMDB" },
     { EXCH_IF_ASYNCEMSMDB, "AsyncEMSMDB" },
@@ -178,7 +179,7 @@ exch_conv_get(packet_info *pinfo, gboolean create)
     if (!tcpd)
         return NULL;
     guint32 stream = tcpd->stream;
-    exch_conv_t *c = stream < by_stream->len ? (exch_conv_t *)g_ptr_array_index(by_stream, stream) : NULL;
+    exch_conv_t *c = stream < by_stream_len ? by_stream[stream] : NULL;
     if (c || !create)
         return c;
 
@@ -187,9 +188,14 @@ exch_conv_get(packet_info *pinfo, gboolean create)
     c->first_frame = pinfo->num;
     c->start = pinfo->abs_ts;
     c->start_rel = pinfo->rel_ts;
-    if (stream >= by_stream->len)
-        g_ptr_array_set_size(by_stream, (gint)stream + 1);
-    g_ptr_array_index(by_stream, stream) = c;
+    if (stream >= by_stream_cap) {
+        guint32 cap = MAX(by_stream_cap * 2, MAX(stream + 1, 256));
+        by_stream = wmem_realloc(wmem_file_scope(), by_stream, cap * sizeof *by_stream);
+        memset(by_stream + by_stream_cap, 0, (cap - by_stream_cap) * sizeof *by_stream);
+        by_stream_cap = cap;
+    }
+    by_stream_len = MAX(by_stream_len, stream + 1);
+    by_stream[stream] = c;
 
     /* A first frame that is a SYN or SYN+ACK (TCP has just set the server
      * port from it) tells the sides before any evidence does. */
@@ -420,11 +426,10 @@ exch_conv_account(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
 void
 exch_conv_reset(void)
 {
-    if (!by_stream)
-        by_stream = g_ptr_array_new();
     if (tcp_proto < 0)
         tcp_proto = proto_get_id_by_filter_name("tcp");
-    g_ptr_array_set_size(by_stream, 0);
+    by_stream = NULL;                   /* file scope: freed with the file */
+    by_stream_len = by_stream_cap = 0;
     last_state.valid = FALSE;           /* its pointer was into the closed file */
     first_pass_frames = 0;
     if (peer_buckets)
@@ -489,8 +494,8 @@ peer_buckets_build(void)
         peer_buckets = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
                                              (GDestroyNotify)g_ptr_array_unref);
     peer_buckets_frames = first_pass_frames;
-    for (guint i = 0; i < by_stream->len; i++) {
-        exch_conv_t *o = (exch_conv_t *)g_ptr_array_index(by_stream, i);
+    for (guint32 i = 0; i < by_stream_len; i++) {
+        exch_conv_t *o = by_stream[i];
         if (!o || o->role == EXCH_ROLE_NONE || o->proc_source == EXCH_PROC_NONE)
             continue;
         gpointer key = GUINT_TO_POINTER(peer_bucket(o));

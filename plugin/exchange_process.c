@@ -44,8 +44,8 @@ sock_free(gpointer p)
     g_free(s);
 }
 
-void
-exch_process_map_clear(void)
+static void
+map_clear(void)
 {
     if (hosts) {
         g_ptr_array_free(hosts, TRUE);
@@ -65,8 +65,8 @@ exch_process_map_sockets(void)
     return n_socks;
 }
 
-guint
-exch_process_map_names(void)
+static guint
+map_names(void)
 {
     return names ? g_hash_table_size(names) : 0;
 }
@@ -202,7 +202,7 @@ exch_process_map_load(const char *path, char **message)
 
     if (message)
         *message = NULL;
-    exch_process_map_clear();
+    map_clear();
     if (!path || !*path)
         return TRUE;
 
@@ -226,11 +226,11 @@ exch_process_map_load(const char *path, char **message)
         if (!n_socks) {
             if (r.pidless)
                 why = g_strdup("its connection lists name no process (netstat needs -o, ss needs -p)");
-            else if (exch_process_map_names())
+            else if (map_names())
                 why = g_strdup("only process names, no netstat, Get-NetTCPConnection or ss output found");
             else
                 why = g_strdup("no tasklist, netstat, Get-NetTCPConnection, Get-Process or ss output found");
-            exch_process_map_clear();
+            map_clear();
         } else if (r.bad) {
             why = g_strdup_printf("%u of %u lines not understood (first: line %u); the rest was loaded",
                                   r.bad, r.lines, r.first_bad);

@@ -24,9 +24,7 @@ typedef struct {
  * reason (caller frees).  An empty or NULL path clears the map and returns
  * TRUE.  message may be NULL. */
 gboolean exch_process_map_load(const char *path, char **message);
-void     exch_process_map_clear(void);
 guint    exch_process_map_sockets(void);   /* socket entries loaded */
-guint    exch_process_map_names(void);     /* PID -> name entries loaded */
 
 /* The process owning the TCP socket local_addr:local_port (-> remote_addr:
  * remote_port).  Addresses as Wireshark prints them.  An entry that recorded

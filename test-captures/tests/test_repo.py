@@ -92,3 +92,20 @@ def test_no_two_plugin_files_call_each_other():
 def test_no_plugin_file_is_over_600_lines():
     sizes = {p.name: len(p.read_text().splitlines()) for p in (REPO / 'plugin').glob('*.[ch]')}
     assert {name: n for name, n in sizes.items() if n > 600} == {}
+
+
+def test_every_export_is_used_by_another_file():
+    """A function or table shared in exchange.h is used outside the file that defines it; the rest is static."""
+    objects = sorted((plugin_path().parent / 'CMakeFiles' / 'exchange.dir').glob('*.o'))
+    defined, users = {}, {}
+    for obj in objects:
+        name = obj.name.split('.')[0]
+        for line in subprocess.run(['nm', str(obj)], check=True, capture_output=True, text=True).stdout.splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[1] in 'TDBR':
+                defined[parts[2]] = name
+            elif len(parts) == 2 and parts[0] == 'U':
+                users.setdefault(parts[1], set()).add(name)
+    lonely = sorted(f'{f}: {sym}' for sym, f in defined.items()
+                    if not sym.startswith('plugin_') and not users.get(sym, set()) - {f})
+    assert not lonely, f'exported but used only where defined: {lonely}'
