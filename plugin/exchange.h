@@ -264,6 +264,7 @@ void         exch_conv_init(int proto);
 exch_conv_t *exch_conv_get(packet_info *pinfo, gboolean create);
 exch_frame_t*exch_frame_get(packet_info *pinfo, gboolean create);
 gboolean     exch_conv_offer(exch_conv_t *c, packet_info *pinfo, const exch_evidence_t *ev);
+void         exch_conv_set_transport(exch_conv_t *c, exch_transport_t t);
 void         exch_conv_set_endpoints(exch_conv_t *c, packet_info *pinfo, gboolean sender_is_client);
 char        *exch_endpoint_to_str(wmem_allocator_t *scope, const exch_endpoint_t *ep);
 const char  *exch_iface_name(exch_iface_t i);
@@ -322,8 +323,10 @@ void         exch_tls_learn_host(packet_info *pinfo, const char *host, const cha
 void         exch_tls_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c);
 void         exch_tls_infer(packet_info *pinfo, exch_conv_t *c);
 
-/* ---- exchange_conv.c: traffic counters ---- */
-void         exch_conv_account(packet_info *pinfo, proto_tree *tree, exch_conv_t *c);
+/* ---- exchange_traffic.c: the connections table's counters ---- */
+void         exch_traffic_account(packet_info *pinfo, proto_tree *tree, exch_conv_t *c);
+
+/* ---- exchange_conv.c: the index of connections, health ---- */
 void         exch_conv_reset(void);
 guint        exch_conv_concurrent_peers(const exch_conv_t *c);
 

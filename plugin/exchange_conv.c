@@ -1,14 +1,18 @@
 /* exchange_conv.c
  * Per-TCP-conversation state, and the one rule that decides a role.
  *
- * Evidence files never write the state themselves; they offer evidence and
- * exch_conv_offer() judges it:
+ * A connection's role, transport, confidence and evidence are written only
+ * here: evidence files offer evidence and exch_conv_offer() judges it (the
+ * one exception, exch_conv_set_transport(), records RPC/HTTP as soon as a
+ * channel request is seen, before any role):
  *   - stronger confidence wins (certain > learned > inferred);
  *   - at equal confidence the first decisive evidence stays, except that a
  *     role replaces "unknown";
  *   - a certain BIND to a non-Exchange interface clears a learned or
  *     inferred role and keeps weaker evidence out from then on.
- * State is written on the first pass only; later passes read it.
+ * The other parts of exch_conv_t are written by the files named beside them
+ * there (HTTP, TLS, attribution, traffic).  State is written on the first
+ * pass only; later passes read it.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -18,7 +22,6 @@
 #include <epan/conversation.h>
 #include <epan/proto_data.h>
 #include <epan/to_str.h>
-#include <wsutil/strtoi.h>
 #include <epan/dissectors/packet-tcp.h>
 
 static int exch_proto = -1;
@@ -29,7 +32,7 @@ static int tcp_proto = -1;
  * states are file scope, gone with the file. */
 static exch_conv_t **by_stream;
 static guint32 by_stream_len, by_stream_cap;
-static guint32 first_pass_frames;  /* TCP frames the first pass has accounted */
+static guint32 first_pass_frames;  /* TCP frames the first pass has seen */
 
 /* Attributed Exchange connections by (role, transport, process): what
  * exch_conv_concurrent_peers() compares, built after the first pass and
@@ -180,6 +183,8 @@ exch_conv_get(packet_info *pinfo, gboolean create)
         return NULL;
     guint32 stream = tcpd->stream;
     exch_conv_t *c = stream < by_stream_len ? by_stream[stream] : NULL;
+    if (create)
+        first_pass_frames++;
     if (c || !create)
         return c;
 
@@ -282,6 +287,13 @@ take(exch_conv_t *c, packet_info *pinfo, const exch_evidence_t *ev)
 
 /* Judge one piece of evidence (first pass only).  Returns TRUE when the
  * conversation's role changed. */
+/* The transport a request names before any evidence decides a role. */
+void
+exch_conv_set_transport(exch_conv_t *c, exch_transport_t t)
+{
+    c->transport = t;
+}
+
 gboolean
 exch_conv_offer(exch_conv_t *c, packet_info *pinfo, const exch_evidence_t *ev)
 {
@@ -347,80 +359,6 @@ exch_conv_ifaces(const exch_conv_t *c, exch_iface_t *main_iface)
     if (main_iface)
         *main_iface = c->iface;
     return c->ifaces | (c->iface != EXCH_IF_NONE ? 1u << c->iface : 0);
-}
-
-#define DCERPC_REQUEST 0
-#define DCERPC_FAULT   3
-
-/* Does an HTTP response header block say MAPI/HTTP failed (X-ResponseCode
- * other than 0)? */
-static gboolean
-mapi_failed(GPtrArray *lines)
-{
-    for (guint i = 0; lines && i < lines->len; i++) {
-        const char *l = exch_field_str(lines, i);
-        if (l && g_ascii_strncasecmp(l, "X-ResponseCode:", 15) == 0) {
-            const char *v = l + 15;
-            while (*v == ' ' || *v == '\t')
-                v++;
-            const char *end;
-            guint32 code;
-            if (g_ascii_isdigit(*v) && ws_strtou32(v, &end, &code) && code != 0)
-                return TRUE;
-        }
-    }
-    return FALSE;
-}
-
-/* What the connections table counts for one frame (first pass): frames,
- * bytes, requests, failed answers and response times. */
-void
-exch_conv_account(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
-{
-    first_pass_frames++;
-    c->frames++;
-    c->bytes += pinfo->fd->pkt_len;
-    c->last = pinfo->abs_ts;
-
-    GPtrArray *methods = exch_field_all(tree, EXCH_F_HTTP_METHOD);
-    c->requests += methods ? methods->len : 0;
-    GPtrArray *ptypes = exch_field_all(tree, EXCH_F_DCERPC_PKT_TYPE);
-    for (guint i = 0; ptypes && i < ptypes->len; i++) {
-        guint32 t;
-        if (!exch_field_uint_at(ptypes, i, &t))
-            continue;
-        if (t == DCERPC_REQUEST)
-            c->requests++;
-        else if (t == DCERPC_FAULT)
-            c->failures++;
-    }
-
-    /* 401 is the first leg of NTLM/Negotiate, not a failure. */
-    GPtrArray *codes = exch_field_all(tree, EXCH_F_HTTP_RESPONSE_CODE);
-    guint http_failed = 0;
-    for (guint i = 0; codes && i < codes->len; i++) {
-        guint32 code;
-        if (exch_field_uint_at(codes, i, &code) && code >= 400 && code != 401)
-            http_failed++;
-    }
-    if (!http_failed && codes && mapi_failed(exch_field_all(tree, EXCH_F_HTTP_RESPONSE_LINE)))
-        http_failed = 1;
-    c->failures += http_failed;
-
-    /* Response times come with an HTTP response code or a DCE/RPC PDU:
-     * most frames have neither, so their lookups are skipped. */
-    const exch_field_t timed[] = { EXCH_F_HTTP_TIME, EXCH_F_DCERPC_TIME };
-    const gboolean may_be_timed[] = { codes != NULL, ptypes != NULL };
-    for (size_t k = 0; k < G_N_ELEMENTS(timed); k++) {
-        GPtrArray *a = may_be_timed[k] ? exch_field_all(tree, timed[k]) : NULL;
-        double secs;
-        for (guint i = 0; a && i < a->len; i++) {
-            if (exch_field_seconds(a, i, &secs)) {
-                c->time_sum += secs;
-                c->timed++;
-            }
-        }
-    }
 }
 
 void

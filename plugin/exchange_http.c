@@ -282,7 +282,7 @@ scan_channel_body(exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
 static void
 rpch_request(exch_conv_t *c, packet_info *pinfo, proto_tree *tree, gboolean in, const char *uri)
 {
-    c->transport = EXCH_TRANSPORT_RPC_HTTP;
+    exch_conv_set_transport(c, EXCH_TRANSPORT_RPC_HTTP);   /* a channel request, before any role */
     /* Which channel it would be; not yet a service of the frame, as an echo
      * request or an authentication leg never becomes a channel. */
     c->services |= 1u << (in ? EXCH_ROLE_RPC_IN : EXCH_ROLE_RPC_OUT);

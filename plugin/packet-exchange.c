@@ -223,7 +223,7 @@ dissect_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
         exch_http_analyze(pinfo, tree, c);
         exch_rpc_analyze(pinfo, tree, c);
         exch_tls_infer(pinfo, c);
-        exch_conv_account(pinfo, tree, c);
+        exch_traffic_account(pinfo, tree, c);
         exch_attr_analyze(pinfo, tree, c);
         exch_fields_frame_done();
     }
