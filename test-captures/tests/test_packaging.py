@@ -62,7 +62,7 @@ def test_deb_version_and_name_say_the_series(deb):
 
 
 @pytest.mark.skipif(os.environ.get('EXCHANGE_DISPOSABLE_SYSTEM') != '1' or os.geteuid() != 0,
-                    reason='installs into the system itself: only in the matrix\'s disposable Debian systems')
+                    reason='installs into the system itself: only in the matrix\'s Debian systems and on CI\'s machine')
 def test_deb_installs_into_its_own_system_and_tshark_loads_it(deb, tshark):
     """The real thing in the series' own Debian: apt resolves the Depends, the global plugin folder
     holds the module, tshark (as a user, no plugin folder of ours) lists it, and purge removes it."""
