@@ -65,11 +65,11 @@ def test_per_user_install_goes_to_the_personal_folder(tmp_path):
     assert (tmp_path / '.config/wireshark/profiles/Exchange/preferences').read_text() == '# mine\n'
 
 
-def test_no_two_plugin_files_call_each_other():
-    """Data flows one way: the file-level call graph, read from the object files' symbols, has no cycle."""
+def object_symbols():
+    """For the module's object files: {symbol: file defining it}, {symbol: files using it}."""
     objects = sorted((plugin_path().parent / 'CMakeFiles' / 'exchange.dir').glob('*.o'))
     assert len(objects) >= 10, objects
-    defined, used = {}, {}
+    defined, users = {}, {}
     for obj in objects:
         name = obj.name.split('.')[0]
         for line in subprocess.run(['nm', str(obj)], check=True, capture_output=True, text=True).stdout.splitlines():
@@ -77,8 +77,18 @@ def test_no_two_plugin_files_call_each_other():
             if len(parts) == 3 and parts[1] in 'TDBR':
                 defined[parts[2]] = name
             elif len(parts) == 2 and parts[0] == 'U':
-                used.setdefault(name, set()).add(parts[1])
-    calls = {f: {defined[s] for s in syms if s in defined and defined[s] != f} for f, syms in used.items()}
+                users.setdefault(parts[1], set()).add(name)
+    return defined, users
+
+
+def test_no_two_plugin_files_call_each_other():
+    """Data flows one way: the file-level call graph, read from the object files' symbols, has no cycle."""
+    defined, users = object_symbols()
+    calls = {}
+    for sym, files in users.items():
+        for f in files:
+            if sym in defined and defined[sym] != f:
+                calls.setdefault(f, set()).add(defined[sym])
 
     def reaches(a, b, seen):
         for n in calls.get(a, ()):
@@ -96,16 +106,7 @@ def test_no_plugin_file_is_over_600_lines():
 
 def test_every_export_is_used_by_another_file():
     """A function or table shared in exchange.h is used outside the file that defines it; the rest is static."""
-    objects = sorted((plugin_path().parent / 'CMakeFiles' / 'exchange.dir').glob('*.o'))
-    defined, users = {}, {}
-    for obj in objects:
-        name = obj.name.split('.')[0]
-        for line in subprocess.run(['nm', str(obj)], check=True, capture_output=True, text=True).stdout.splitlines():
-            parts = line.split()
-            if len(parts) == 3 and parts[1] in 'TDBR':
-                defined[parts[2]] = name
-            elif len(parts) == 2 and parts[0] == 'U':
-                users.setdefault(parts[1], set()).add(name)
+    defined, users = object_symbols()
     lonely = sorted(f'{f}: {sym}' for sym, f in defined.items()
                     if not sym.startswith('plugin_') and not users.get(sym, set()) - {f})
     assert not lonely, f'exported but used only where defined: {lonely}'
