@@ -31,7 +31,6 @@ static int layer_proto[L_COUNT] = { -1, -1, -1, -1 };
 typedef struct {
     const char *name;
     int         layer;
-    int         id;                 /* the first of ids[], or -1 */
     int         ids[EXCH_IDS_MAX];
     guint       n_ids;
     gboolean    warned;             /* a type we cannot read was met (said once) */
@@ -50,34 +49,34 @@ static wmem_allocator_t *frame_pool;    /* pinfo->pool of that frame */
 static GPtrArray *merged[EXCH_F_COUNT];
 
 static exch_foreign_t foreign[EXCH_F_COUNT] = {
-    [EXCH_F_TCP_PAYLOAD]      = { .name = "tcp.payload", .layer = L_ANY, .id = -1 },
-    [EXCH_F_DCERPC_PKT_TYPE]  = { .name = "dcerpc.pkt_type", .layer = L_DCERPC, .id = -1 },
-    [EXCH_F_DCERPC_OPNUM]     = { .name = "dcerpc.opnum", .layer = L_DCERPC, .id = -1 },
-    [EXCH_F_DCERPC_BIND_UUID] = { .name = "dcerpc.cn_bind_to_uuid", .layer = L_DCERPC, .id = -1 },
-    [EXCH_F_EPM_NUM_FLOORS]   = { .name = "epm.tower.num_floors", .layer = L_DCERPC, .id = -1 },
-    [EXCH_F_EPM_UUID]         = { .name = "epm.uuid", .layer = L_DCERPC, .id = -1 },
-    [EXCH_F_EPM_TCP_PORT]     = { .name = "epm.proto.tcp_port", .layer = L_DCERPC, .id = -1 },
-    [EXCH_F_EPM_IP]           = { .name = "epm.proto.ip", .layer = L_DCERPC, .id = -1 },
-    [EXCH_F_HTTP_METHOD]      = { .name = "http.request.method", .layer = L_HTTP, .id = -1 },
-    [EXCH_F_HTTP_URI]         = { .name = "http.request.uri", .layer = L_HTTP, .id = -1 },
-    [EXCH_F_HTTP_HOST]        = { .name = "http.host", .layer = L_HTTP, .id = -1 },
-    [EXCH_F_HTTP_USER_AGENT]  = { .name = "http.user_agent", .layer = L_HTTP, .id = -1 },
-    [EXCH_F_HTTP_REQUEST_LINE]= { .name = "http.request.line", .layer = L_HTTP, .id = -1 },
-    [EXCH_F_HTTP_FILE_DATA]   = { .name = "http.file_data", .layer = L_HTTP, .id = -1 },
-    [EXCH_F_DATA]             = { .name = "data.data", .layer = L_ANY, .id = -1 },
-    [EXCH_F_RTS_COOKIE]       = { .name = "dcerpc.cn_rts_command.cookie", .layer = L_DCERPC, .id = -1 },
-    [EXCH_F_TLS_SNI]          = { .name = "tls.handshake.extensions_server_name", .layer = L_TLS, .id = -1 },
-    [EXCH_F_TLS_CONTENT_TYPE] = { .name = "tls.record.content_type", .layer = L_TLS, .id = -1 },
-    [EXCH_F_TLS_RECORD_LENGTH]= { .name = "tls.record.length", .layer = L_TLS, .id = -1 },
-    [EXCH_F_TLS_HANDSHAKE_TYPE]   = { .name = "tls.handshake.type", .layer = L_TLS, .id = -1 },
-    [EXCH_F_TLS_SUPPORTED_VERSION]= { .name = "tls.handshake.extensions.supported_version", .layer = L_TLS, .id = -1 },
-    [EXCH_F_HTTP_RESPONSE_CODE]   = { .name = "http.response.code", .layer = L_HTTP, .id = -1 },
-    [EXCH_F_HTTP_RESPONSE_LINE]   = { .name = "http.response.line", .layer = L_HTTP, .id = -1 },
-    [EXCH_F_HTTP_TIME]            = { .name = "http.time", .layer = L_HTTP, .id = -1 },
-    [EXCH_F_DCERPC_TIME]          = { .name = "dcerpc.time", .layer = L_DCERPC, .id = -1 },
-    [EXCH_F_FRAME_COMMENT]        = { .name = "frame.comment", .layer = L_ANY, .id = -1 },
-    [EXCH_F_PKTAP_PID]            = { .name = "pktap.pid", .layer = L_ANY, .id = -1 },
-    [EXCH_F_PKTAP_CMDNAME]        = { .name = "pktap.cmdname", .layer = L_ANY, .id = -1 },
+    [EXCH_F_TCP_PAYLOAD]      = { .name = "tcp.payload", .layer = L_ANY },
+    [EXCH_F_DCERPC_PKT_TYPE]  = { .name = "dcerpc.pkt_type", .layer = L_DCERPC },
+    [EXCH_F_DCERPC_OPNUM]     = { .name = "dcerpc.opnum", .layer = L_DCERPC },
+    [EXCH_F_DCERPC_BIND_UUID] = { .name = "dcerpc.cn_bind_to_uuid", .layer = L_DCERPC },
+    [EXCH_F_EPM_NUM_FLOORS]   = { .name = "epm.tower.num_floors", .layer = L_DCERPC },
+    [EXCH_F_EPM_UUID]         = { .name = "epm.uuid", .layer = L_DCERPC },
+    [EXCH_F_EPM_TCP_PORT]     = { .name = "epm.proto.tcp_port", .layer = L_DCERPC },
+    [EXCH_F_EPM_IP]           = { .name = "epm.proto.ip", .layer = L_DCERPC },
+    [EXCH_F_HTTP_METHOD]      = { .name = "http.request.method", .layer = L_HTTP },
+    [EXCH_F_HTTP_URI]         = { .name = "http.request.uri", .layer = L_HTTP },
+    [EXCH_F_HTTP_HOST]        = { .name = "http.host", .layer = L_HTTP },
+    [EXCH_F_HTTP_USER_AGENT]  = { .name = "http.user_agent", .layer = L_HTTP },
+    [EXCH_F_HTTP_REQUEST_LINE]= { .name = "http.request.line", .layer = L_HTTP },
+    [EXCH_F_HTTP_FILE_DATA]   = { .name = "http.file_data", .layer = L_HTTP },
+    [EXCH_F_DATA]             = { .name = "data.data", .layer = L_ANY },
+    [EXCH_F_RTS_COOKIE]       = { .name = "dcerpc.cn_rts_command.cookie", .layer = L_DCERPC },
+    [EXCH_F_TLS_SNI]          = { .name = "tls.handshake.extensions_server_name", .layer = L_TLS },
+    [EXCH_F_TLS_CONTENT_TYPE] = { .name = "tls.record.content_type", .layer = L_TLS },
+    [EXCH_F_TLS_RECORD_LENGTH]= { .name = "tls.record.length", .layer = L_TLS },
+    [EXCH_F_TLS_HANDSHAKE_TYPE]   = { .name = "tls.handshake.type", .layer = L_TLS },
+    [EXCH_F_TLS_SUPPORTED_VERSION]= { .name = "tls.handshake.extensions.supported_version", .layer = L_TLS },
+    [EXCH_F_HTTP_RESPONSE_CODE]   = { .name = "http.response.code", .layer = L_HTTP },
+    [EXCH_F_HTTP_RESPONSE_LINE]   = { .name = "http.response.line", .layer = L_HTTP },
+    [EXCH_F_HTTP_TIME]            = { .name = "http.time", .layer = L_HTTP },
+    [EXCH_F_DCERPC_TIME]          = { .name = "dcerpc.time", .layer = L_DCERPC },
+    [EXCH_F_FRAME_COMMENT]        = { .name = "frame.comment", .layer = L_ANY },
+    [EXCH_F_PKTAP_PID]            = { .name = "pktap.pid", .layer = L_ANY },
+    [EXCH_F_PKTAP_CMDNAME]        = { .name = "pktap.cmdname", .layer = L_ANY },
 };
 
 /* Ids are kept in registration order, so that the built-in field's
@@ -111,8 +110,7 @@ exch_fields_resolve(void)
             if (h)
                 add_id(f, h->id);
         }
-        f->id = f->n_ids ? f->ids[0] : -1;
-        if (f->id < 0)
+        if (f->n_ids == 0)
             ws_warning("field %s is not registered; its evidence is unavailable", f->name);
     }
     for (int l = 1; l < L_COUNT; l++)
@@ -159,12 +157,12 @@ GPtrArray *
 exch_field_all(proto_tree *tree, exch_field_t f)
 {
     const exch_foreign_t *ff = &foreign[f];
-    if (!tree || ff->id < 0)
+    if (!tree || ff->n_ids == 0)
         return NULL;
     if (layers_known && !(layers_present & (1u << ff->layer)))
         return NULL;
     if (ff->n_ids == 1) {
-        GPtrArray *a = proto_get_finfo_ptr_array(tree, ff->id);
+        GPtrArray *a = proto_get_finfo_ptr_array(tree, ff->ids[0]);
         return (a && a->len) ? a : NULL;
     }
     GPtrArray *found = NULL;
@@ -213,6 +211,19 @@ nth(GPtrArray *a, guint index)
     return (a && index < a->len) ? (field_info *)g_ptr_array_index(a, index) : NULL;
 }
 
+/* The index-th occurrence when it has the one type a reader takes, else NULL
+ * (and the field is said to be unreadable). */
+static field_info *
+nth_of_type(GPtrArray *a, guint index, enum ftenum type, const char *wanted)
+{
+    field_info *fi = nth(a, index);
+    if (fi && fi->hfinfo->type != type) {
+        unreadable(fi, wanted);
+        return NULL;
+    }
+    return fi;
+}
+
 gboolean
 exch_field_uint_at(GPtrArray *a, guint index, guint32 *out)
 {
@@ -255,13 +266,9 @@ exch_field_uint(proto_tree *tree, exch_field_t f, guint32 *out)
 gboolean
 exch_field_guid_at(GPtrArray *a, guint index, e_guid_t *out)
 {
-    field_info *fi = nth(a, index);
+    field_info *fi = nth_of_type(a, index, FT_GUID, "a GUID");
     if (!fi)
         return FALSE;
-    if (fi->hfinfo->type != FT_GUID) {
-        unreadable(fi, "a GUID");
-        return FALSE;
-    }
     *out = *fvalue_get_guid(EXCH_FI_VALUE(fi));
     return TRUE;
 }
@@ -272,14 +279,9 @@ exch_field_guid_at(GPtrArray *a, guint index, e_guid_t *out)
 gboolean
 exch_field_ipv4_at(GPtrArray *a, guint index, guint32 *out_net_order)
 {
-    field_info *fi = nth(a, index);
-    if (!fi)
+    field_info *fi = nth_of_type(a, index, FT_IPv4, "an IPv4 address");
+    if (!fi || fi->length != 4 || !fi->ds_tvb || tvb_captured_length_remaining(fi->ds_tvb, fi->start) < 4)
         return FALSE;
-    if (fi->hfinfo->type != FT_IPv4 || fi->length != 4 || !fi->ds_tvb ||
-        tvb_captured_length_remaining(fi->ds_tvb, fi->start) < 4) {
-        unreadable(fi, "an IPv4 address");
-        return FALSE;
-    }
     *out_net_order = tvb_get_ipv4(fi->ds_tvb, fi->start);
     return TRUE;
 }
@@ -288,13 +290,9 @@ exch_field_ipv4_at(GPtrArray *a, guint index, guint32 *out_net_order)
 gboolean
 exch_field_seconds(GPtrArray *a, guint index, double *out)
 {
-    field_info *fi = nth(a, index);
+    field_info *fi = nth_of_type(a, index, FT_RELATIVE_TIME, "a relative time");
     if (!fi)
         return FALSE;
-    if (fi->hfinfo->type != FT_RELATIVE_TIME) {
-        unreadable(fi, "a relative time");
-        return FALSE;
-    }
     *out = nstime_to_sec(fvalue_get_time(EXCH_FI_VALUE(fi)));
     return TRUE;
 }
