@@ -1,12 +1,12 @@
 # One ctest test per pytest test, so that ctest's summary counts real tests.
 # The tests run the real tshark with the module just built (see
-# test-captures/tests/conftest.py); Debian's python3 has python3-pytest.
+# tests/suite/conftest.py); Debian's python3 has python3-pytest.
 find_program(EXCHANGE_PYTHON NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
 if(NOT EXCHANGE_PYTHON)
   find_program(EXCHANGE_PYTHON NAMES python3 REQUIRED)
 endif()
 
-set(_tests_dir "${PROJECT_SOURCE_DIR}/test-captures/tests")
+set(_tests_dir "${PROJECT_SOURCE_DIR}/tests/suite")
 file(GLOB _test_files CONFIGURE_DEPENDS "${_tests_dir}/test_*.py" "${_tests_dir}/conftest.py")
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_test_files})
 
@@ -22,8 +22,8 @@ endif()
 string(REPLACE "\n" ";" _lines "${_collected}")
 set(_count 0)
 foreach(_id IN LISTS _lines)
-  if(_id MATCHES "^test-captures/tests/test_[a-z_]+\\.py::")
-    string(REGEX REPLACE "^test-captures/tests/" "" _name "${_id}")
+  if(_id MATCHES "^tests/suite/test_[a-z_]+\\.py::")
+    string(REGEX REPLACE "^tests/suite/" "" _name "${_id}")
     add_test(NAME "${_name}"
              COMMAND "${EXCHANGE_PYTHON}" -m pytest -q -p no:cacheprovider "${_id}"
              WORKING_DIRECTORY "${PROJECT_SOURCE_DIR}")

@@ -1,0 +1,608 @@
+#!/usr/bin/python3
+"""Generate the RPC/TCP test captures from a real DCE/RPC exchange.
+
+impacket's DCE/RPC client (the same code as its epm/nspi/oxabref tools) talks
+to a small threaded responder built from impacket's PDU and NDR classes, on
+loopback; dumpcap records it.  The recording is then rewritten so that it reads
+like a Windows client talking to an Exchange server: every connection's client
+side (known from its SYN) becomes CLIENT with Windows-like ports 50701, 50702,
+..., the server side becomes SERVER; server ports stay as they were.
+
+Run as root (port 135 and capturing on lo need it), with Debian's python3:
+    sudo /usr/bin/python3 tests/generators/gen_rpc_tcp.py [scenario ...]
+
+Scenarios (one capture each; see test-captures/README.md):
+    outlook-start  135: BIND EPM, ept_map RFR, NSPI, EMSMDB -> 59532/59532/59531;
+                   59532: BIND RFR + RfrGetNewDSA; 59532: BIND NSPI + NspiBind;
+                   59531: BIND EMSMDB + EcDoConnectEx + EcDoRpcExt2;
+                   59531: BIND AsyncEMSMDB + EcDoAsyncWaitEx
+    late-start     outlook-start without the data connections' handshakes and
+                   BIND/BIND_ACK PDUs (the capture began after them)
+    bind-no-epm    outlook-start without the port-135 connection
+    static-ports   135: ept_map EMSMDB -> 6001, NSPI -> 6004 (static ports, which
+                   stock Wireshark 4.0 decodes as X11); 6001: one BIND with
+                   EMSMDB + AsyncEMSMDB contexts; 6004: BIND NSPI, then
+                   ALTER_CONTEXT RFR
+    static-ports-no-epm  static-ports without the port-135 connection
+    malformed-bind static-ports-no-epm with the 6004 BIND claiming 9 context
+                   items in a PDU that holds one (bad input: must be reported,
+                   must not corrupt state; the later ALTER_CONTEXT still counts)
+    ipv6           outlook-start over IPv6; towers carry 0.0.0.0; the
+                   AsyncEMSMDB connection's BIND/BIND_ACK are dropped so that
+                   one connection is known only from the IPv6 EPM answer
+    contradicted   135: ept_map EMSMDB -> 59531; one connection there binds the
+                   store-admin interface (the learned guess must be dropped), a
+                   second binds EMSMDB
+    negative       135: ept_map SAMR, LSARPC -> 49664/49665; connections binding
+                   SAMR (SamrConnect), LSARPC (LsarClose) and Exchange's store-admin interface (whose UUID
+                   differs from EMSMDB by one digit)
+"""
+import os
+import socket
+import socketserver
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from impacket.dcerpc.v5 import epm, lsad, nspi, oxabref, samr, transport
+from impacket.dcerpc.v5.ndr import NULL
+from impacket.dcerpc.v5.rpcrt import (
+    MSRPC_ALTERCTX, MSRPC_ALTERCTX_R, MSRPC_BIND, MSRPC_BINDACK, MSRPC_CONT_RESULT_ACCEPT,
+    MSRPC_CONT_RESULT_PROV_REJECT, MSRPC_REQUEST, MSRPC_RESPONSE, PFC_FIRST_FRAG, PFC_LAST_FRAG,
+    CtxItem, CtxItemResult, MSRPCBind, MSRPCBindAck, MSRPCHeader, MSRPCRequestHeader, MSRPCRespHeader)
+from impacket.uuid import uuidtup_to_bin
+from scapy.all import IP, IPv6, TCP, Ether, rdpcap, wrpcap
+
+# The captures live in test-captures/, two levels up from this generator.
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'test-captures')
+
+NDR = uuidtup_to_bin(('8a885d04-1ceb-11c9-9fe8-08002b104860', '2.0'))
+EPM = epm.MSRPC_UUID_PORTMAP
+EMSMDB = uuidtup_to_bin(('a4f1db00-ca47-1067-b31f-00dd010662da', '0.81'))
+ASYNCEMSMDB = uuidtup_to_bin(('5261574a-4572-206e-b268-6b199213b4e4', '0.1'))
+NSPI = nspi.MSRPC_UUID_NSPI
+RFR = oxabref.MSRPC_UUID_OXABREF
+SAMR = uuidtup_to_bin(('12345778-1234-abcd-ef00-0123456789ac', '1.0'))
+LSARPC = uuidtup_to_bin(('12345778-1234-abcd-ef00-0123456789ab', '0.0'))
+STORE_ADMIN1 = uuidtup_to_bin(('a4f1db00-ca47-1067-b31e-00dd010662da', '1.0'))
+
+CLIENT4, SERVER4 = '192.168.2.56', '192.168.2.50'
+CLIENT6, SERVER6 = '2001:db8:2::56', '2001:db8:2::50'
+FIRST_CLIENT_PORT = 50701
+
+# Interface -> port, as an Exchange 2010 server with static RPC ports answers.
+MAILBOX_PORT, AB_PORT = 59531, 59532
+EXCHANGE_MAP = {RFR: AB_PORT, NSPI: AB_PORT, EMSMDB: MAILBOX_PORT}
+OTHER_MAP = {SAMR: 49664, LSARPC: 49665}
+
+
+# ---------------------------------------------------------------- responder
+
+def recv_exact(sock, n):
+    buf = b''
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
+
+
+def recv_pdu(sock):
+    hdr = recv_exact(sock, 16)
+    if hdr is None:
+        return None
+    frag_len = struct.unpack('<H', hdr[8:10])[0]
+    rest = recv_exact(sock, frag_len - 16)
+    return None if rest is None else hdr + rest
+
+
+def make_tower(iface_bin, port, ip):
+    """An ncacn_ip_tcp tower (5 floors), from impacket's floor classes."""
+    itf = epm.EPMRPCInterface()
+    itf['InterfaceUUID'] = iface_bin[:16]
+    itf['MajorVersion'], itf['MinorVersion'] = struct.unpack('<HH', iface_bin[16:20])
+    rep = epm.EPMRPCDataRepresentation()
+    rep['DataRepUuid'] = NDR[:16]
+    rep['MajorVersion'], rep['MinorVersion'] = 2, 0
+    prot = epm.EPMProtocolIdentifier()
+    prot['ProtIdentifier'] = epm.FLOOR_RPCV5_IDENTIFIER
+    port_floor = epm.EPMPortAddr()
+    port_floor['IpPort'] = port
+    host = epm.EPMHostAddr()
+    host['Ip4addr'] = socket.inet_aton(ip)
+    tower = epm.EPMTower()
+    tower['NumberOfFloors'] = 5
+    tower['Floors'] = itf.getData() + rep.getData() + prot.getData() + port_floor.getData() + host.getData()
+    return tower
+
+
+def tower_answer(iface_bin, port, tower_ip):
+    """An ept_map answer stub with one tower."""
+    tower = make_tower(iface_bin, port, tower_ip)
+    resp = epm.ept_mapResponse()
+    resp['entry_handle']['context_handle_attributes'] = 0
+    resp['num_towers'] = 1
+    twr = epm.twr_p_t()
+    twr['tower_length'] = len(tower.getData())
+    twr['tower_octet_string'] = tower.getData()
+    resp['ITowers'] = [twr]
+    resp['status'] = 0
+    return resp.getData()
+
+
+class Service:
+    """What one responder port answers: accepted interfaces and per-opnum stubs."""
+
+    def __init__(self, ifaces, answer, sec_addr):
+        self.ifaces = ifaces            # set of 20-byte syntax ids
+        self.answer = answer            # (iface, opnum, stub) -> stub
+        self.sec_addr = sec_addr
+
+
+class Handler(socketserver.BaseRequestHandler):
+    def handle(self):
+        svc = self.server.service
+        contexts = {}
+        while True:
+            data = recv_pdu(self.request)
+            if data is None:
+                return
+            reply = self.answer_pdu(data, svc, contexts)
+            if reply is not None:
+                self.request.sendall(reply)
+
+    @staticmethod
+    def answer_pdu(data, svc, contexts):
+        """The reply to one BIND, ALTER_CONTEXT or REQUEST PDU (None for other PDUs).
+
+        Also used by gen_http.py, whose RPC proxy answers IN-channel PDUs on the OUT channel."""
+        hdr = MSRPCHeader(data)
+        if hdr['type'] in (MSRPC_BIND, MSRPC_ALTERCTX):
+            return Handler.bind_ack(hdr, svc, contexts)
+        if hdr['type'] != MSRPC_REQUEST:
+            return None
+        req = MSRPCRequestHeader(data)
+        iface = contexts.get(req['ctx_id'])
+        stub = svc.answer(iface, req['op_num'], req['pduData'])
+        resp = MSRPCRespHeader()
+        resp['type'] = MSRPC_RESPONSE
+        resp['flags'] = PFC_FIRST_FRAG | PFC_LAST_FRAG
+        resp['call_id'] = hdr['call_id']
+        resp['ctx_id'] = req['ctx_id']
+        resp['alloc_hint'] = len(stub)
+        resp['pduData'] = stub
+        resp['frag_len'] = len(resp.getData())
+        return resp.getData()
+
+    @staticmethod
+    def bind_ack(hdr, svc, contexts):
+        bind = MSRPCBind(hdr['pduData'])
+        ack = MSRPCBindAck()
+        ack['type'] = MSRPC_BINDACK if hdr['type'] == MSRPC_BIND else MSRPC_ALTERCTX_R
+        ack['flags'] = PFC_FIRST_FRAG | PFC_LAST_FRAG
+        ack['call_id'] = hdr['call_id']
+        ack['max_tfrag'] = bind['max_tfrag']
+        ack['max_rfrag'] = bind['max_rfrag']
+        ack['assoc_group'] = 0x5a3c
+        # impacket writes SecondaryAddr NUL-terminated; the length counts the NUL.
+        sec = svc.sec_addr.encode() if hdr['type'] == MSRPC_BIND else b''
+        ack['SecondaryAddrLen'] = len(sec) + 1
+        ack['SecondaryAddr'] = sec
+        results = b''
+        data = bind['ctx_items']
+        for _ in range(bind['ctx_num']):
+            item = CtxItem(data)
+            data = data[len(item):]
+            res = CtxItemResult()
+            res['TransferSyntax'] = NDR
+            if item['AbstractSyntax'] in svc.ifaces and item['TransferSyntax'] == NDR:
+                res['Result'], res['Reason'] = MSRPC_CONT_RESULT_ACCEPT, 0
+                contexts[item['ContextID']] = item['AbstractSyntax']
+            else:
+                res['Result'], res['Reason'] = MSRPC_CONT_RESULT_PROV_REJECT, 1
+            results += res.getData()
+        ack['ctx_num'] = bind['ctx_num']
+        ack['Pad'] = b'\x00' * ((4 - ((len(sec) + 1 + MSRPCBindAck._SIZE) % 4)) % 4)
+        ack['ctx_items'] = results
+        ack['frag_len'] = len(ack.getData())
+        return ack.getData()
+
+
+class Server(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+    address_family = socket.AF_INET
+
+
+class Server6(Server):
+    address_family = socket.AF_INET6
+
+
+def start_responder(host, port, service):
+    cls = Server6 if ':' in host else Server
+    srv = cls((host, port), Handler)
+    srv.service = service
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+def epm_service(mapping, tower_ip):
+    def answer(iface, opnum, stub):
+        req = epm.ept_map(stub)
+        tower = epm.EPMTower(b''.join(req['map_tower']['tower_octet_string']))
+        wanted = tower['Floors'][0]['InterfaceUUID'] + struct.pack(
+            '<HH', tower['Floors'][0]['MajorVersion'], tower['Floors'][0]['MinorVersion'])
+        port = mapping.get(wanted)
+        if port is None:
+            # EPT_S_NOT_REGISTERED with no towers.
+            return b'\x00' * 20 + struct.pack('<IIII', 0, 1, 0, 0) + struct.pack('<I', 0x16c9a0d6)
+        return tower_answer(wanted, port, tower_ip)
+    return Service({EPM}, answer, '135')
+
+
+def exchange_service(port):
+    def answer(iface, opnum, stub):
+        if iface == NSPI and opnum == 0:
+            resp = nspi.NspiBindResponse()
+            resp['pServerGuid'] = NULL
+            resp['contextHandle']['context_handle_attributes'] = 0
+            resp['contextHandle']['context_handle_uuid'] = b'\x5e' * 16
+            resp['ErrorCode'] = 0
+            return resp.getData()
+        if iface == RFR and opnum == 0:
+            resp = oxabref.RfrGetNewDSAResponse()
+            resp['ppszUnused'] = NULL
+            resp['ppszServer'] = 'exch01.contoso.test\x00'
+            return resp.getData() + struct.pack('<I', 0)
+        if iface in (SAMR, LSARPC):
+            # SamrConnect / LsarClose: a context handle and STATUS_SUCCESS.
+            return b'\x00' * 4 + b'\x7a' * 16 + struct.pack('<I', 0)
+        # EMSMDB / AsyncEMSMDB: a context handle and a zero return code are
+        # all the client reads.
+        return b'\x00' * 4 + b'\x3c' * 16 + struct.pack('<II', 0, 0)
+    return Service({EMSMDB, ASYNCEMSMDB, NSPI, RFR, SAMR, LSARPC, STORE_ADMIN1}, answer, str(port))
+
+
+# ------------------------------------------------------------------- client
+
+def dce_to(host, port):
+    t = transport.TCPTransport(host, port)
+    dce = t.get_dce_rpc()
+    dce.connect()
+    return dce
+
+
+def ept_map_request(iface_bin, max_towers=1, entry_handle=None):
+    """An ept_map request for iface_bin's TCP endpoints, as impacket's hept_map builds it
+    (fixed referent IDs); entry_handle (16 bytes) continues an earlier lookup."""
+    tower = make_tower(iface_bin, 0, '0.0.0.0')
+    req = epm.ept_map()
+    if entry_handle is not None:
+        req['entry_handle']['context_handle_attributes'] = 0
+        req['entry_handle']['context_handle_uuid'] = entry_handle
+    req['max_towers'] = max_towers
+    req['map_tower']['tower_length'] = len(tower)
+    req['map_tower']['tower_octet_string'] = tower.getData()
+    req.fields['obj'].fields['ReferentID'] = 1
+    req.fields['map_tower'].fields['ReferentID'] = 2
+    return req
+
+
+def exchange_service_answering(port, answers):
+    """exchange_service(port), answering the (interface, opnum) pairs of answers with what their
+    function returns (called with no argument) and everything else as before."""
+    svc = exchange_service(port)
+    plain = svc.answer
+
+    def answer(iface, opnum, stub):
+        make = answers.get((iface, opnum))
+        return make() if make else plain(iface, opnum, stub)
+    svc.answer = answer
+    return svc
+
+
+def ept_map(dce, iface_bin):
+    """impacket's hept_map request, on an already bound EPM connection."""
+    req = ept_map_request(iface_bin)
+    try:
+        resp = dce.request(req)
+    except Exception:       # not registered: the answer carries no tower
+        return None
+    answer = epm.EPMTower(b''.join(resp['ITowers'][0]['Data']['tower_octet_string']))
+    return struct.unpack('>H', answer['Floors'][3]['RelatedData'])[0]   # floor 4: TCP port, big-endian
+
+
+def ec_do_connect_ex(dce):
+    user_dn = b'/o=Contoso/ou=Exchange Administrative Group/cn=Recipients/cn=alice\x00'
+    n = len(user_dn)
+    stub = struct.pack('<III', n, 0, n) + user_dn
+    stub += b'\x00' * ((4 - len(stub) % 4) % 4)
+    stub += struct.pack('<IIIIIII', 0, 0, 0, 1252, 1033, 1033, 0xffffffff)
+    stub += struct.pack('<HHHH', 1, 16, 0, 0) + struct.pack('<IIII', 0, 0, 0, 0x1008)
+    dce.call(10, stub)
+    dce.recv()
+
+
+def rpc_call(dce, opnum, stub=b'\x00' * 8):
+    dce.call(opnum, stub)
+    dce.recv()
+
+
+def outlook_start(host):
+    conns = []
+    dce = dce_to(host, 135)
+    dce.bind(EPM)
+    ports = {name: ept_map(dce, iface) for name, iface in (('rfr', RFR), ('nspi', NSPI), ('emsmdb', EMSMDB))}
+    dce.disconnect()
+
+    dce = dce_to(host, ports['rfr'])
+    dce.bind(RFR)
+    oxabref.hRfrGetNewDSA(dce, '/o=Contoso/ou=Exchange Administrative Group/cn=Recipients/cn=alice')
+    dce.disconnect()
+
+    dce = dce_to(host, ports['nspi'])
+    dce.bind(NSPI)
+    nspi.hNspiBind(dce)
+    conns.append(dce)
+
+    dce = dce_to(host, ports['emsmdb'])
+    dce.bind(EMSMDB)
+    ec_do_connect_ex(dce)
+    rpc_call(dce, 11)
+    conns.append(dce)
+
+    dce = dce_to(host, ports['emsmdb'])
+    dce.bind(ASYNCEMSMDB)
+    rpc_call(dce, 0)
+    conns.append(dce)
+    for c in conns:
+        c.disconnect()
+
+
+def static_ports(host):
+    dce = dce_to(host, 135)
+    dce.bind(EPM)
+    for iface in (EMSMDB, NSPI):
+        ept_map(dce, iface)
+    dce.disconnect()
+
+    dce = dce_to(host, 6001)
+    # One BIND with two presentation contexts, as Outlook's EMSMDB client
+    # sends when it wants the async interface on the same association.
+    bind = MSRPCBind()
+    for ctx, iface in enumerate((EMSMDB, ASYNCEMSMDB)):
+        item = CtxItem()
+        item['ContextID'] = ctx
+        item['TransItems'] = 1
+        item['AbstractSyntax'] = iface
+        item['TransferSyntax'] = NDR
+        bind.addCtxItem(item)
+    link = dce.get_rpc_transport()
+    link.send(_co_pdu(MSRPC_BIND, bind.getData(), 1))
+    recv_pdu(link.get_socket())
+    link.send(_co_request(10, 2, b'\x00' * 16))
+    recv_pdu(link.get_socket())
+    dce.disconnect()
+
+    dce = dce_to(host, 6004)
+    dce.bind(NSPI)
+    nspi.hNspiBind(dce)
+    alt = dce.alter_ctx(RFR)
+    oxabref.hRfrGetNewDSA(alt, '/o=Contoso/ou=Exchange Administrative Group/cn=Recipients/cn=alice')
+    dce.disconnect()
+
+
+def _co_pdu(ptype, body, call_id):
+    hdr = MSRPCHeader()
+    hdr['type'] = ptype
+    hdr['flags'] = PFC_FIRST_FRAG | PFC_LAST_FRAG
+    hdr['call_id'] = call_id
+    hdr['pduData'] = body
+    hdr['frag_len'] = len(hdr.getData())
+    return hdr.getData()
+
+
+def _co_request(opnum, call_id, stub):
+    req = MSRPCRequestHeader()
+    req['type'] = MSRPC_REQUEST
+    req['flags'] = PFC_FIRST_FRAG | PFC_LAST_FRAG
+    req['call_id'] = call_id
+    req['ctx_id'] = 0
+    req['op_num'] = opnum
+    req['alloc_hint'] = len(stub)
+    req['pduData'] = stub
+    req['frag_len'] = len(req.getData())
+    return req.getData()
+
+
+def contradicted(host):
+    dce = dce_to(host, 135)
+    dce.bind(EPM)
+    port = ept_map(dce, EMSMDB)
+    dce.disconnect()
+    d = dce_to(host, port)
+    d.bind(STORE_ADMIN1)
+    rpc_call(d, 0)
+    d.disconnect()
+    d = dce_to(host, port)
+    d.bind(EMSMDB)
+    ec_do_connect_ex(d)
+    d.disconnect()
+
+
+def negative(host):
+    dce = dce_to(host, 135)
+    dce.bind(EPM)
+    ports = [ept_map(dce, iface) for iface in (SAMR, LSARPC)]
+    dce.disconnect()
+    d = dce_to(host, ports[0])
+    d.bind(SAMR)
+    samr.hSamrConnect(d)
+    d.disconnect()
+    d = dce_to(host, ports[1])
+    d.bind(LSARPC)
+    lsad.hLsarClose(d, b'\x00' * 4 + b'\x7a' * 16)
+    d.disconnect()
+    # Store admin on the mailbox port: one hex digit away from EMSMDB.
+    d = dce_to(host, MAILBOX_PORT)
+    d.bind(STORE_ADMIN1)
+    rpc_call(d, 0)
+    d.disconnect()
+
+
+# ---------------------------------------------------------------- recording
+
+PORT_FILTER = 'tcp port 135 or tcp portrange 6001-6004 or tcp portrange 49664-49665 or tcp portrange 59531-59532'
+
+
+def record(run, family, exchange_map=EXCHANGE_MAP):
+    """Run one client scenario against fresh responders and return its packets."""
+    host = '::1' if family == 6 else '127.0.0.1'
+    tower_ip = '0.0.0.0' if family == 6 else SERVER4
+    servers = [start_responder(host, 135, epm_service({**exchange_map, **OTHER_MAP}, tower_ip))]
+    for port in (MAILBOX_PORT, AB_PORT, 6001, 6004, 49664, 49665):
+        servers.append(start_responder(host, port, exchange_service(port)))
+
+    try:
+        return capture(PORT_FILTER, lambda: run(host))
+    finally:
+        for s in servers:
+            s.shutdown()
+            s.server_close()
+
+
+def capture(port_filter, action):
+    """Record loopback traffic matching port_filter while action() runs; return its packets."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, 'raw.pcapng')
+        cap = subprocess.Popen(['dumpcap', '-q', '-i', 'lo', '-f', port_filter, '-w', out],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while not (os.path.exists(out) and os.path.getsize(out) > 0) and time.time() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)
+        try:
+            action()
+        finally:
+            time.sleep(1.0)
+            cap.terminate()
+            cap.wait()
+        return list(rdpcap(out))
+
+
+def rewrite(pkts, family):
+    """Loopback -> a Windows client and an Exchange server; see the docstring."""
+    client, server = (CLIENT6, SERVER6) if family == 6 else (CLIENT4, SERVER4)
+    conns, next_port, out = {}, FIRST_CLIENT_PORT, []
+    for p in pkts:
+        tcp = p[TCP]
+        key = frozenset((tcp.sport, tcp.dport))
+        if tcp.flags.S and not tcp.flags.A:
+            conns[key] = (tcp.sport, next_port)
+            next_port += 1
+        if key not in conns:
+            continue
+        orig_client_port, new_port = conns[key]
+        from_client = tcp.sport == orig_client_port
+        seg = tcp.copy()
+        del seg.chksum
+        if from_client:
+            seg.sport = new_port
+        else:
+            seg.dport = new_port
+        src, dst = (client, server) if from_client else (server, client)
+        ip = IPv6(src=src, dst=dst, hlim=64) if family == 6 else IP(src=src, dst=dst, ttl=128, id=p[IP].id)
+        mac_c, mac_s = '00:15:5d:02:00:56', '00:15:5d:02:00:50'
+        eth = Ether(src=mac_c if from_client else mac_s, dst=mac_s if from_client else mac_c)
+        q = eth / ip / seg
+        q.time = p.time
+        out.append(q)
+    return out
+
+
+def is_bind_or_ack(p):
+    raw = bytes(p[TCP].payload)
+    return len(raw) >= 16 and raw[0] == 5 and raw[2] in (MSRPC_BIND, MSRPC_BINDACK)
+
+
+def is_handshake(p):
+    return not bytes(p[TCP].payload) and (p[TCP].flags.S or p[TCP].flags.A and p[TCP].seq <= 1)
+
+
+def server_port(p):
+    return min(p[TCP].sport, p[TCP].dport)
+
+
+def drop_start_of(pkts, pred_conn):
+    """Drop the SYN handshake and BIND/BIND_ACK of the connections pred_conn selects."""
+    out, seen_data = [], set()
+    for p in pkts:
+        key = frozenset((p[TCP].sport, p[TCP].dport))
+        if pred_conn(p):
+            if is_bind_or_ack(p):
+                continue
+            if key not in seen_data and not bytes(p[TCP].payload):
+                continue        # handshake before the first data we keep
+            if bytes(p[TCP].payload):
+                seen_data.add(key)
+        out.append(p)
+    return out
+
+
+def corrupt_bind(p):
+    """The 6004 BIND with its context count (byte 24) set to 9."""
+    raw = bytes(p[TCP].payload)
+    if p[TCP].dport != 6004 or not is_bind_or_ack(p) or raw[2] != MSRPC_BIND:
+        return p
+    q = p.copy()
+    q[TCP].remove_payload()
+    q[TCP].add_payload(raw[:24] + b'\x09' + raw[25:])
+    del q[TCP].chksum
+    q.time = p.time
+    return q
+
+
+def write(name, pkts):
+    path = os.path.join(HERE, name)
+    wrpcap(path, pkts)
+    print(f'{name}: {len(pkts)} frames')
+
+
+def main(argv):
+    wanted = set(argv) or {'outlook-start', 'late-start', 'bind-no-epm', 'static-ports', 'static-ports-no-epm',
+                           'malformed-bind', 'ipv6', 'contradicted', 'negative'}
+    if wanted & {'outlook-start', 'late-start', 'bind-no-epm'}:
+        start = rewrite(record(outlook_start, 4), 4)
+        if 'outlook-start' in wanted:
+            write('rpc-tcp-outlook-start.pcap', start)
+        if 'late-start' in wanted:
+            write('rpc-tcp-late-start.pcap', drop_start_of(start, lambda p: server_port(p) != 135))
+        if 'bind-no-epm' in wanted:
+            write('rpc-tcp-bind-no-epm.pcap', [p for p in start if server_port(p) != 135])
+    if wanted & {'static-ports', 'static-ports-no-epm', 'malformed-bind'}:
+        static = rewrite(record(static_ports, 4, {EMSMDB: 6001, NSPI: 6004}), 4)
+        if 'static-ports' in wanted:
+            write('rpc-tcp-static-ports.pcap', static)
+        if 'static-ports-no-epm' in wanted:
+            write('rpc-tcp-static-ports-no-epm.pcap', [p for p in static if server_port(p) != 135])
+        if 'malformed-bind' in wanted:
+            write('rpc-tcp-malformed-bind.pcap',
+                  [corrupt_bind(p) for p in static if server_port(p) != 135])
+    if 'ipv6' in wanted:
+        pkts = rewrite(record(outlook_start, 6), 6)
+        # The last connection to the mailbox port is the AsyncEMSMDB one.
+        last_client = max(p[TCP].sport for p in pkts if p[TCP].dport == MAILBOX_PORT)
+        pkts = drop_start_of(pkts, lambda p: last_client in (p[TCP].sport, p[TCP].dport))
+        write('rpc-tcp-ipv6.pcap', pkts)
+    if 'contradicted' in wanted:
+        write('rpc-tcp-contradicted.pcap', rewrite(record(contradicted, 4), 4))
+    if 'negative' in wanted:
+        write('rpc-tcp-negative.pcap', rewrite(record(negative, 4), 4))
+
+
+if __name__ == '__main__':
+    main(sys.argv[1:])

@@ -1,0 +1,54 @@
+"""Reading the plugin's -z tables and a pcapng's TLS secrets: helpers shared by the test modules.
+
+Nothing here asserts what a capture must show (that is in expectations.py's data); it only reads.
+"""
+
+HEADER = ['Stream', 'Client', 'Server', 'Process', 'Role', 'Transport', 'Interface', 'RPC target', 'Confidence',
+          'Start (s)', 'Duration (s)', 'Frames', 'Bytes', 'Requests', 'Failures', 'Avg response (ms)', 'Decided in',
+          'Evidence']
+STREAM, CLIENT, SERVER, PROCESS, ROLE, TRANSPORT, IFACE, TARGET, CONF, START, DURATION, FRAMES, BYTES, REQUESTS, \
+    FAILURES, AVG_RESPONSE, DECIDED, EVIDENCE = range(len(HEADER))
+
+ROLES = ['mailbox', 'directory', 'rpc-in', 'rpc-out', 'ews', 'autodiscover', 'oab', 'endpoint-mapper', 'unknown']
+CLIENTS_HEADER = ['Host', 'Process', 'PID', 'Source'] + ROLES + ['Total']
+
+
+def stat_table(tshark, capture, title, name, header, *extra, arg):
+    """Rows (lists of stripped cells) of one -z stat_tap_table, checking its title and header."""
+    out = tshark.out('-q', '-r', capture, '-z', arg, *extra)
+    lines = out.splitlines()
+    head = lines.index(title)
+    assert lines[head + 2].split(' |')[:-1] == header
+    assert lines[head + 3] == name
+    rows = []
+    for line in lines[head + 4:]:
+        if line.startswith('====='):
+            break
+        rows.append([cell.strip() for cell in line.split(' |')[:-1]])
+    return rows
+
+
+def conns_table(tshark, capture, *extra, arg='exchange,conns'):
+    return stat_table(tshark, capture, 'Exchange Connections:', 'Exchange connections', HEADER, *extra, arg=arg)
+
+
+def clients(tshark, capture, *extra, arg='exchange,clients'):
+    """{(host, process, pid, source): {role: count, ..., 'total': n}} from -z exchange,clients."""
+    rows = stat_table(tshark, capture, 'Exchange Connections per Client Process:',
+                      'Exchange connections per client process', CLIENTS_HEADER, *extra, arg=arg)
+    return {tuple(cells[:4]): {role: int(n) for role, n in zip(ROLES + ['total'], cells[4:]) if int(n)}
+            for cells in rows}
+
+
+def extract_keylog(pcapng, out, only=None):
+    """The key log of a pcapng's Decryption Secrets Block (the first `only` secrets if given)."""
+    data, lines, pos = pcapng.read_bytes(), [], 0
+    while pos + 12 <= len(data):
+        block_type, length = int.from_bytes(data[pos:pos + 4], 'little'), int.from_bytes(data[pos + 4:pos + 8], 'little')
+        if block_type == 0x0A:
+            size = int.from_bytes(data[pos + 12:pos + 16], 'little')
+            lines += [ln for ln in data[pos + 16:pos + 16 + size].decode().splitlines() if ln.startswith('CLIENT_RANDOM')]
+        pos += length
+    assert lines, f'{pcapng.name} has no TLS secrets'
+    out.write_text('\n'.join(lines[:only]) + '\n')
+    return out
