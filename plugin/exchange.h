@@ -263,7 +263,7 @@ void        exch_field_where(GPtrArray *a, guint index, const void **source, gin
 void         exch_conv_init(int proto);
 exch_conv_t *exch_conv_get(packet_info *pinfo, gboolean create);
 exch_frame_t*exch_frame_get(packet_info *pinfo, gboolean create);
-gboolean     exch_conv_offer(exch_conv_t *c, packet_info *pinfo, const exch_evidence_t *ev);
+void         exch_conv_offer(exch_conv_t *c, packet_info *pinfo, const exch_evidence_t *ev);
 void         exch_conv_set_transport(exch_conv_t *c, exch_transport_t t);
 void         exch_conv_set_endpoints(exch_conv_t *c, packet_info *pinfo, gboolean sender_is_client);
 char        *exch_endpoint_to_str(wmem_allocator_t *scope, const exch_endpoint_t *ep);

@@ -285,8 +285,6 @@ take(exch_conv_t *c, packet_info *pinfo, const exch_evidence_t *ev)
         c->counted_in = pinfo->num;
 }
 
-/* Judge one piece of evidence (first pass only).  Returns TRUE when the
- * conversation's role changed. */
 /* The transport a request names before any evidence decides a role. */
 void
 exch_conv_set_transport(exch_conv_t *c, exch_transport_t t)
@@ -294,7 +292,9 @@ exch_conv_set_transport(exch_conv_t *c, exch_transport_t t)
     c->transport = t;
 }
 
-gboolean
+/* Judge one piece of evidence (first pass only).  What it did shows in the
+ * conversation and in the frame's record (exch_frame_t). */
+void
 exch_conv_offer(exch_conv_t *c, packet_info *pinfo, const exch_evidence_t *ev)
 {
     if (ev->sender_is_client || ev->sender_is_server)
@@ -304,19 +304,18 @@ exch_conv_offer(exch_conv_t *c, packet_info *pinfo, const exch_evidence_t *ev)
         /* Proof that this is not Exchange: only a certain proof counts, and
          * it never overrides a certain Exchange role. */
         if (ev->conf != EXCH_CONF_CERTAIN || c->conf == EXCH_CONF_CERTAIN || c->not_exchange)
-            return FALSE;
-        exch_role_t before = c->role;
+            return;
         c->not_exchange = TRUE;
         take(c, pinfo, ev);
         c->ifaces = 0;
         /* No role, so no confidence: a later certain Exchange BIND on the
          * same connection (ALTER_CONTEXT) may still decide. */
         c->conf = EXCH_CONF_NONE;
-        return before != EXCH_ROLE_NONE;
+        return;
     }
 
     if (c->not_exchange && ev->conf != EXCH_CONF_CERTAIN)
-        return FALSE;
+        return;
     /* The interface list belongs to the deciding confidence: an ept_map's
      * guess is dropped once a BIND shows what the connection really uses. */
     /* "unknown" is the weakest statement: a role at the same confidence
@@ -325,22 +324,20 @@ exch_conv_offer(exch_conv_t *c, packet_info *pinfo, const exch_evidence_t *ev)
     if (ev->conf == c->conf && c->role == EXCH_ROLE_UNKNOWN && ev->role != EXCH_ROLE_UNKNOWN) {
         take(c, pinfo, ev);
         c->ifaces = ev->ifaces;
-        return TRUE;
+        return;
     }
     if (ev->conf == c->conf) {
         if (c->role != EXCH_ROLE_NONE && (ev->ifaces & ~c->ifaces))
             exch_frame_get(pinfo, TRUE)->updated = TRUE;
         c->ifaces |= ev->ifaces;
-        return FALSE;
+        return;
     }
     if (ev->conf < c->conf)
-        return FALSE;
+        return;
 
-    exch_role_t before = c->role;
     c->not_exchange = FALSE;
     take(c, pinfo, ev);
     c->ifaces = ev->ifaces;
-    return before != c->role;
 }
 
 /* An RPC/HTTP OUT channel carries the answers of the interface bound on its
