@@ -138,7 +138,7 @@ typedef struct exch_conv_s {
 
     /* HTTP-borne transports (exchange_http.c, exchange_tls.c) */
     guint32          services;      /* every role seen on the connection (bit per exch_role_t) */
-    const char      *server_name;   /* URI server part, Host or SNI */
+    const char      *server_name;   /* the first RPC/HTTP URI's server, else Host (exch_conv_server_name()) */
     const char      *client_app;    /* X-ClientApplication, else User-Agent */
     const char      *mailbox;       /* MailboxId */
     const char      *sni;           /* tls.handshake.extensions_server_name */
@@ -149,13 +149,13 @@ typedef struct exch_conv_s {
     const char      *target_evidence;
     e_guid_t         cookie;        /* RPC/HTTP virtual-connection cookie */
     gboolean         have_cookie;
-    struct exch_conv_s *peer;       /* the other channel of the virtual connection */
+    struct exch_conv_s *peer;       /* the other channel of the virtual connection (exch_conv_pair_channels()) */
     guint64          app_bytes[2];  /* TLS application data: [0] client->server, [1] back */
     guint32          app_records[2];
     guint64          run_bytes[2];  /* ... sent since the other side last sent any */
     guint32          run_records[2];
     exch_role_t      flow;          /* rpc-in/rpc-out when the data ran one way, else none */
-    struct exch_conv_s *flow_peer;  /* the opposite one-way connection it pairs with */
+    struct exch_conv_s *flow_peer;  /* the opposite one-way connection it pairs with (exch_conv_pair_flows()) */
     nstime_t         start;         /* time of the first frame seen */
     gboolean         tls13;         /* the ServerHello chose TLS 1.3 */
     gboolean         client_finished; /* TLS 1.3: the client's Finished went by */
@@ -163,7 +163,7 @@ typedef struct exch_conv_s {
     guint            host_facts;    /* ... and what it knew then (SNI, endpoints) */
     const char      *host_why;      /* ... and its answer (file scope), or NULL */
 
-    /* Traffic (first pass), for the connections table */
+    /* Traffic (first pass), for the connections table (exchange_traffic.c) */
     nstime_t         start_rel;     /* first frame, relative to the capture's first */
     nstime_t         last;          /* time of the last frame */
     guint32          frames;
@@ -268,7 +268,11 @@ void         exch_conv_set_transport(exch_conv_t *c, exch_transport_t t);
 void         exch_conv_set_endpoints(exch_conv_t *c, packet_info *pinfo, gboolean sender_is_client);
 char        *exch_endpoint_to_str(wmem_allocator_t *scope, const exch_endpoint_t *ep);
 const char  *exch_iface_name(exch_iface_t i);
+void         exch_conv_add_ifaces(exch_conv_t *c, guint32 ifaces);
+void         exch_conv_pair_channels(exch_conv_t *c, exch_conv_t *first);
+void         exch_conv_pair_flows(exch_conv_t *a, exch_conv_t *b);
 const exch_conv_t *exch_conv_target_source(const exch_conv_t *c);
+const char  *exch_conv_server_name(const exch_conv_t *c);
 guint32      exch_conv_ifaces(const exch_conv_t *c, exch_iface_t *main_iface);
 
 /* ---- exchange_dcerpc.c: DCE/RPC facts (interfaces, BINDs), no state ---- */

@@ -192,7 +192,6 @@ exch_conv_get(packet_info *pinfo, gboolean create)
     c->stream = stream;
     c->first_frame = pinfo->num;
     c->start = pinfo->abs_ts;
-    c->start_rel = pinfo->rel_ts;
     if (stream >= by_stream_cap) {
         guint32 cap = MAX(by_stream_cap * 2, MAX(stream + 1, 256));
         by_stream = wmem_realloc(wmem_file_scope(), by_stream, cap * sizeof *by_stream);
@@ -340,12 +339,49 @@ exch_conv_offer(exch_conv_t *c, packet_info *pinfo, const exch_evidence_t *ev)
     c->ifaces = ev->ifaces;
 }
 
+/* Interfaces bound inside an RPC/HTTP channel join its list, whatever the
+ * channel's role and confidence (they name its target, not its role). */
+void
+exch_conv_add_ifaces(exch_conv_t *c, guint32 ifaces)
+{
+    c->ifaces |= ifaces;
+}
+
+/* The two channels of one RPC/HTTP virtual connection (first pass): c, a
+ * channel that just named its cookie, and first, the first channel that
+ * named it, with the other role.  A recycled channel pairs with the
+ * partner already known; the partner keeps its first pairing. */
+void
+exch_conv_pair_channels(exch_conv_t *c, exch_conv_t *first)
+{
+    c->peer = first;
+    if (!first->peer)
+        first->peer = c;
+}
+
+/* Two TLS connections whose data runs opposite ways, as RPC/HTTP's IN and
+ * OUT channels do (first pass): each is the other's flow peer. */
+void
+exch_conv_pair_flows(exch_conv_t *a, exch_conv_t *b)
+{
+    a->flow_peer = b;
+    b->flow_peer = a;
+}
+
 /* An RPC/HTTP OUT channel carries the answers of the interface bound on its
  * IN channel, so it serves that channel's target and interfaces. */
 const exch_conv_t *
 exch_conv_target_source(const exch_conv_t *c)
 {
     return (c->role == EXCH_ROLE_RPC_OUT && c->peer && c->peer->target_conf > c->target_conf) ? c->peer : c;
+}
+
+/* The server as the client names it: the first RPC/HTTP URI or Host of
+ * its requests, else its TLS server name. */
+const char *
+exch_conv_server_name(const exch_conv_t *c)
+{
+    return c->server_name ? c->server_name : c->sni;
 }
 
 guint32
@@ -400,7 +436,7 @@ same_need(const exch_conv_t *a, const exch_conv_t *b)
         return (a->role == EXCH_ROLE_MAILBOX || a->role == EXCH_ROLE_DIRECTORY) && same_str(a->mailbox, b->mailbox);
     case EXCH_TRANSPORT_RPC_HTTP:
         return exch_conv_target_source(a)->target == exch_conv_target_source(b)->target &&
-               same_str(a->server_name, b->server_name);
+               same_str(exch_conv_server_name(a), exch_conv_server_name(b));
     case EXCH_TRANSPORT_RPC_TCP:
         return (a->role == EXCH_ROLE_MAILBOX || a->role == EXCH_ROLE_DIRECTORY) && a->iface == b->iface &&
                a->have_endpoints && b->have_endpoints && addresses_equal(&a->server.addr, &b->server.addr);

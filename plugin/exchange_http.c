@@ -204,7 +204,7 @@ offer_bind(exch_conv_t *c, packet_info *pinfo, const exch_bind_t *b)
     if (iface == EXCH_IF_NONE)
         return;
     exch_target_t t = target_of_iface(iface);
-    c->ifaces |= b->mask;
+    exch_conv_add_ifaces(c, b->mask);
     exch_target_t before = c->target;
     set_target(c, t, EXCH_CONF_CERTAIN,
                wmem_strdup_printf(pinfo->pool, "%s to %s inside the channel in frame %u", b->what,
@@ -239,10 +239,7 @@ channel_opened(exch_conv_t *c, packet_info *pinfo, const e_guid_t *cookie)
     if (!first) {
         wmem_map_insert(channels, &c->cookie, c);
     } else if (first != c && first->role != c->role) {
-        /* A recycled channel pairs with the partner already known. */
-        c->peer = first;
-        if (!first->peer)
-            first->peer = c;
+        exch_conv_pair_channels(c, first);
     }
 }
 
@@ -294,7 +291,7 @@ rpch_request(exch_conv_t *c, packet_info *pinfo, proto_tree *tree, gboolean in, 
     const char *server;
     guint port;
     if (rpch_uri(pinfo, uri, &server, &port)) {
-        if (!c->server_name || c->server_name == c->sni)     /* the URI names the RPC server */
+        if (!c->server_name)     /* the URI names the RPC server */
             c->server_name = wmem_strdup_printf(wmem_file_scope(), "%s:%u", server, port);
         set_target(c, target_of_port(port), EXCH_CONF_INFERRED,
                    wmem_strdup_printf(pinfo->pool, "URI port %u in frame %u", port, pinfo->num));
@@ -385,7 +382,7 @@ service_request(exch_conv_t *c, packet_info *pinfo, proto_tree *tree, const char
          * be decrypted. */
         const char *host = exch_field_str(exch_field_all(tree, EXCH_F_HTTP_HOST), 0);
         if (host) {
-            if (!c->server_name || c->server_name == c->sni)
+            if (!c->server_name)
                 c->server_name = file_str(host);
             exch_tls_learn_host(pinfo, host, wmem_strdup_printf(pinfo->pool, "served %s", ev.text));
         }

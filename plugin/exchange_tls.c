@@ -216,8 +216,7 @@ flow_pair(exch_conv_t *c)
         return;
     }
     wmem_list_remove(flow_convs, best);
-    c->flow_peer = best;
-    best->flow_peer = c;     /* it takes its role at its own next frame */
+    exch_conv_pair_flows(c, best);     /* best takes its role at its own next frame */
 }
 
 /* TLS bookkeeping of one frame (first pass): server name, and the
@@ -232,8 +231,6 @@ exch_tls_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
             char *lower = g_ascii_strdown(name, -1);
             c->sni = wmem_strdup(wmem_file_scope(), lower);
             g_free(lower);
-            if (!c->server_name)        /* until a Host header or URI names it */
-                c->server_name = c->sni;
         }
         exch_conv_set_endpoints(c, pinfo, TRUE);     /* the ClientHello's sender */
     }

@@ -40,6 +40,8 @@ mapi_failed(GPtrArray *lines)
 void
 exch_traffic_account(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
 {
+    if (c->frames == 0)
+        c->start_rel = pinfo->rel_ts;   /* the connection's first frame */
     c->frames++;
     c->bytes += pinfo->fd->pkt_len;
     c->last = pinfo->abs_ts;

@@ -117,15 +117,16 @@ add_role(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const exch_conv_t 
     GEN(proto_tree_add_uint(tree, hf_exchange_decided_in, tvb, 0, 0, c->decided_in));
     if (c->learned_from)
         GEN(proto_tree_add_uint(tree, hf_exchange_learned_from, tvb, 0, 0, c->learned_from));
+    const char *server_name = exch_conv_server_name(c);
     if (c->have_endpoints) {
-        gboolean want_endpoint = WANTED(hf_exchange_server_endpoint) || (!c->server_name && WANTED(hf_exchange_server));
+        gboolean want_endpoint = WANTED(hf_exchange_server_endpoint) || (!server_name && WANTED(hf_exchange_server));
         const char *endpoint = want_endpoint ? exch_endpoint_to_str(pinfo->pool, &c->server) : "";
         if (WANTED(hf_exchange_client))
             GEN(proto_tree_add_string(tree, hf_exchange_client, tvb, 0, 0, exch_endpoint_to_str(pinfo->pool, &c->client)));
-        GEN(proto_tree_add_string(tree, hf_exchange_server, tvb, 0, 0, c->server_name ? c->server_name : endpoint));
+        GEN(proto_tree_add_string(tree, hf_exchange_server, tvb, 0, 0, server_name ? server_name : endpoint));
         GEN(proto_tree_add_string(tree, hf_exchange_server_endpoint, tvb, 0, 0, endpoint));
-    } else if (c->server_name) {
-        GEN(proto_tree_add_string(tree, hf_exchange_server, tvb, 0, 0, c->server_name));
+    } else if (server_name) {
+        GEN(proto_tree_add_string(tree, hf_exchange_server, tvb, 0, 0, server_name));
     }
     it = proto_tree_add_uint(tree, hf_exchange_stream, tvb, 0, 0, c->stream);
     GEN(it);
