@@ -3,10 +3,11 @@
  *
  * Data flows one way: foreign fields (exchange_fields.c) -> evidence
  * (exchange_rpc.c, exchange_http.c, exchange_tls.c, exchange_attribution.c,
- * with the stateless exchange_dcerpc.c) -> conversation state
- * (exchange_conv.c) -> our fields and tap (packet-exchange.c,
+ * exchange_traffic.c, with the stateless exchange_dcerpc.c) -> conversation
+ * state (exchange_conv.c) -> our fields and tap (packet-exchange.c,
  * exchange_stats.c).  State is built on the first pass, from the fields of
- * the protocol tree Wireshark builds for the fields we want.
+ * the protocol tree Wireshark builds for the fields we want.  Who writes
+ * which part of a conversation's state is in its type (exch_conv_t).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -115,12 +116,83 @@ typedef struct {
     gboolean         sender_is_server;
 } exch_evidence_t;
 
+/* ---- The state of one TCP conversation, in parts by writer ----
+ * Each part is written by one file only, on the first pass; later passes
+ * and every other file only read.  The types say so: an evidence file's
+ * entry point gets the whole conversation const and a writable pointer to
+ * its own part alone, so the compiler rejects a write elsewhere.  What
+ * belongs to exchange_conv.c (role, transport, confidence, evidence, sides,
+ * links between conversations) changes only through its entry points
+ * (exch_conv_offer() and the others below). */
+
+/* exchange_rpc.c */
+typedef struct {
+    guint            learned_gen;   /* learned-endpoint generation last checked */
+} exch_rpc_state_t;
+
+/* exchange_http.c: HTTP requests and RPC/HTTP channel bodies */
+typedef struct {
+    gboolean         seen;          /* a (decrypted) HTTP request was seen */
+    guint32          services;      /* every role seen on the connection (bit per exch_role_t) */
+    const char      *server_name;   /* as the first request named it: RPC/HTTP URI server:port, or
+                                     * Host (exch_conv_server_name() falls back to the SNI) */
+    const char      *client_app;    /* X-ClientApplication, else User-Agent */
+    const char      *mailbox;       /* MailboxId */
+    exch_target_t    target;        /* RPC/HTTP: endpoint behind the proxy */
+    exch_conf_t      target_conf;
+    const char      *target_evidence;
+    e_guid_t         cookie;        /* RPC/HTTP virtual-connection cookie */
+    gboolean         have_cookie;
+} exch_http_state_t;
+
+/* exchange_tls.c: TLS records, host names, which way the data runs */
+typedef struct {
+    gboolean         seen;          /* TLS records seen */
+    const char      *sni;           /* tls.handshake.extensions_server_name, lower case */
+    gboolean         tls13;         /* the ServerHello chose TLS 1.3 */
+    gboolean         client_finished; /* TLS 1.3: the client's Finished went by */
+    guint64          app_bytes[2];  /* application data: [0] client->server, [1] back */
+    guint32          app_records[2];
+    guint64          run_bytes[2];  /* ... sent since the other side last sent any */
+    guint32          run_records[2];
+    exch_role_t      flow;          /* rpc-in/rpc-out when the data ran one way, else none */
+    guint            host_gen;      /* host-list generation exchange_host() last checked */
+    guint            host_facts;    /* ... and what it knew then (SNI, endpoints) */
+    const char      *host_why;      /* ... and its answer (file scope), or NULL */
+} exch_tls_state_t;
+
+/* exchange_traffic.c: the connections table's counters */
+typedef struct {
+    nstime_t         start_rel;     /* first frame, relative to the capture's first */
+    nstime_t         last;          /* time of the last frame */
+    guint32          frames;
+    guint64          bytes;
+    guint32          requests;      /* HTTP requests, DCE/RPC requests */
+    guint32          failures;      /* RPC faults, HTTP >= 400 but 401, X-ResponseCode != 0 */
+    guint32          timed;         /* answers with a response time */
+    double           time_sum;      /* seconds */
+} exch_traffic_state_t;
+
+/* exchange_attribution.c: the client process */
+typedef struct {
+    exch_proc_source_t source;
+    const char      *name;          /* file scope, or NULL */
+    guint32          pid;           /* 0: none known */
+    const char      *host;          /* host name from the map, or NULL */
+    gboolean         map_checked;   /* the process map was consulted */
+    guint            map_gen;       /* ... for this generation of the map */
+    exch_proc_vote_t votes[EXCH_PROC_VOTES];
+    guint            n_votes;
+} exch_proc_state_t;
+
 /* Everything we know about one TCP conversation (file scope, one per
- * conversation: memory is bounded by the number of TCP conversations). */
+ * conversation: memory is bounded by the number of TCP conversations).
+ * The fields before the parts are exchange_conv.c's. */
 typedef struct exch_conv_s {
     guint32          stream;        /* tcp.stream */
     guint32          first_frame;
     guint32          opened_in;     /* the first frame, when it was the SYN or SYN+ACK; else 0 */
+    nstime_t         start;         /* time of the first frame */
     exch_role_t      role;
     exch_transport_t transport;
     exch_iface_t     iface;         /* the interface that decided */
@@ -134,55 +206,28 @@ typedef struct exch_conv_s {
     exch_endpoint_t  server;
     gboolean         have_endpoints;
     gboolean         not_exchange;  /* a certain non-Exchange BIND was seen */
-    guint            learned_gen;   /* learned-endpoint generation last checked */
+    /* Links to other conversations, written for both of them by
+     * exch_conv_pair_channels() and exch_conv_pair_flows(), which take the
+     * pair; nothing writes through them. */
+    const struct exch_conv_s *peer;      /* RPC/HTTP: the other channel of the virtual connection */
+    const struct exch_conv_s *flow_peer; /* TLS: the opposite one-way connection it pairs with */
 
-    /* HTTP-borne transports (exchange_http.c, exchange_tls.c) */
-    guint32          services;      /* every role seen on the connection (bit per exch_role_t) */
-    const char      *server_name;   /* the first RPC/HTTP URI's server, else Host (exch_conv_server_name()) */
-    const char      *client_app;    /* X-ClientApplication, else User-Agent */
-    const char      *mailbox;       /* MailboxId */
-    const char      *sni;           /* tls.handshake.extensions_server_name */
-    gboolean         tls;           /* TLS records seen */
-    gboolean         http_seen;     /* a (decrypted) HTTP request was seen */
-    exch_target_t    target;        /* RPC/HTTP: endpoint behind the proxy */
-    exch_conf_t      target_conf;
-    const char      *target_evidence;
-    e_guid_t         cookie;        /* RPC/HTTP virtual-connection cookie */
-    gboolean         have_cookie;
-    struct exch_conv_s *peer;       /* the other channel of the virtual connection (exch_conv_pair_channels()) */
-    guint64          app_bytes[2];  /* TLS application data: [0] client->server, [1] back */
-    guint32          app_records[2];
-    guint64          run_bytes[2];  /* ... sent since the other side last sent any */
-    guint32          run_records[2];
-    exch_role_t      flow;          /* rpc-in/rpc-out when the data ran one way, else none */
-    struct exch_conv_s *flow_peer;  /* the opposite one-way connection it pairs with (exch_conv_pair_flows()) */
-    nstime_t         start;         /* time of the first frame seen */
-    gboolean         tls13;         /* the ServerHello chose TLS 1.3 */
-    gboolean         client_finished; /* TLS 1.3: the client's Finished went by */
-    guint            host_gen;      /* host-list generation exchange_host() last checked */
-    guint            host_facts;    /* ... and what it knew then (SNI, endpoints) */
-    const char      *host_why;      /* ... and its answer (file scope), or NULL */
-
-    /* Traffic (first pass), for the connections table (exchange_traffic.c) */
-    nstime_t         start_rel;     /* first frame, relative to the capture's first */
-    nstime_t         last;          /* time of the last frame */
-    guint32          frames;
-    guint64          bytes;
-    guint32          requests;      /* HTTP requests, DCE/RPC requests */
-    guint32          failures;      /* RPC faults, HTTP >= 400 but 401, X-ResponseCode != 0 */
-    guint32          timed;         /* answers with a response time */
-    double           time_sum;      /* seconds */
-
-    /* Client process (exchange_attribution.c) */
-    exch_proc_source_t proc_source;
-    const char      *proc_name;     /* file scope, or NULL */
-    guint32          pid;           /* 0: none known */
-    const char      *proc_host;     /* host name from the map, or NULL */
-    gboolean         map_checked;   /* the process map was consulted */
-    guint            map_gen;       /* ... for this generation of the map */
-    exch_proc_vote_t votes[EXCH_PROC_VOTES];
-    guint            n_votes;
+    exch_rpc_state_t     rpc;
+    exch_http_state_t    http;
+    exch_tls_state_t     tls;
+    exch_traffic_state_t traffic;
+    exch_proc_state_t    proc;
 } exch_conv_t;
+
+/* Write access to the evidence files' parts of one conversation, handed
+ * out by exch_conv_get() to the first pass's caller of their entry points. */
+typedef struct {
+    exch_rpc_state_t     *rpc;
+    exch_http_state_t    *http;
+    exch_tls_state_t     *tls;
+    exch_traffic_state_t *traffic;
+    exch_proc_state_t    *proc;
+} exch_conv_parts_t;
 
 /* One endpoint learned from an ept_map answer. */
 typedef struct {
@@ -196,18 +241,20 @@ typedef struct {
 
 /* What the first pass found in one frame, kept (file scope) only for frames
  * where something happened, so later passes show the same tree and expert
- * info without re-reading foreign fields. */
+ * info without re-reading foreign fields.  Each field's writer is beside it;
+ * the flags only ever go from FALSE to TRUE. */
 typedef struct {
-    wmem_array_t *learned;      /* exch_learned_t, endpoints learned here */
-    gboolean      decided;      /* evidence in this frame was taken */
-    exch_role_t   previous_role;/* role before this frame */
-    exch_role_t   new_role;     /* role after this frame */
-    const char   *evidence;     /* the evidence taken here (file scope) */
-    gboolean      updated;      /* evidence here added interfaces, role unchanged */
-    const char   *request_type; /* MAPI/HTTP X-RequestType of a request in this frame */
-    const char   *service;      /* Exchange service of an HTTP request in this frame */
-    gboolean      learn_limit;  /* learning stopped here: table full */
-    gboolean      bad_bind;     /* our own BIND parser met a malformed PDU */
+    wmem_array_t *learned;      /* exchange_rpc.c: exch_learned_t, endpoints learned here */
+    gboolean      decided;      /* exchange_conv.c: evidence in this frame was taken */
+    exch_role_t   previous_role;/* exchange_conv.c: role before this frame */
+    exch_role_t   new_role;     /* exchange_conv.c: role after this frame */
+    const char   *evidence;     /* exchange_conv.c: the evidence taken here (file scope) */
+    gboolean      updated;      /* exchange_conv.c, exchange_http.c: evidence here added interfaces,
+                                 * a service or a target, role unchanged */
+    const char   *request_type; /* exchange_http.c: MAPI/HTTP X-RequestType of a request in this frame */
+    const char   *service;      /* exchange_http.c: Exchange service of an HTTP request in this frame */
+    gboolean      learn_limit;  /* exchange_rpc.c: learning stopped here: table full */
+    gboolean      bad_bind;     /* exchange_rpc.c, exchange_http.c: our own BIND parser met a malformed PDU */
 } exch_frame_t;
 
 /* ---- exchange_fields.c: foreign fields of interest ---- */
@@ -261,16 +308,21 @@ void        exch_field_where(GPtrArray *a, guint index, const void **source, gin
 
 /* ---- exchange_conv.c: conversation state and the decision rule ---- */
 void         exch_conv_init(int proto);
-exch_conv_t *exch_conv_get(packet_info *pinfo, gboolean create);
+/* The state of this frame's TCP conversation, created on the first pass
+ * (create): then *parts, if asked, gets write access to its parts. */
+const exch_conv_t *exch_conv_get(packet_info *pinfo, gboolean create, exch_conv_parts_t *parts);
+const exch_conv_t *exch_conv_find(guint32 stream);
 exch_frame_t*exch_frame_get(packet_info *pinfo, gboolean create);
-void         exch_conv_offer(exch_conv_t *c, packet_info *pinfo, const exch_evidence_t *ev);
-void         exch_conv_set_transport(exch_conv_t *c, exch_transport_t t);
-void         exch_conv_set_endpoints(exch_conv_t *c, packet_info *pinfo, gboolean sender_is_client);
+/* The only writers of exchange_conv.c's fields (first pass). */
+void         exch_conv_offer(const exch_conv_t *c, packet_info *pinfo, const exch_evidence_t *ev);
+void         exch_conv_set_transport(const exch_conv_t *c, exch_transport_t t);
+void         exch_conv_set_endpoints(const exch_conv_t *c, packet_info *pinfo, gboolean sender_is_client);
+void         exch_conv_add_ifaces(const exch_conv_t *c, guint32 ifaces);
+void         exch_conv_pair_channels(const exch_conv_t *c, const exch_conv_t *first);
+void         exch_conv_pair_flows(const exch_conv_t *a, const exch_conv_t *b);
+/* Readers. */
 char        *exch_endpoint_to_str(wmem_allocator_t *scope, const exch_endpoint_t *ep);
 const char  *exch_iface_name(exch_iface_t i);
-void         exch_conv_add_ifaces(exch_conv_t *c, guint32 ifaces);
-void         exch_conv_pair_channels(exch_conv_t *c, exch_conv_t *first);
-void         exch_conv_pair_flows(exch_conv_t *a, exch_conv_t *b);
 const exch_conv_t *exch_conv_target_source(const exch_conv_t *c);
 const char  *exch_conv_server_name(const exch_conv_t *c);
 guint32      exch_conv_ifaces(const exch_conv_t *c, exch_iface_t *main_iface);
@@ -312,23 +364,23 @@ extern exch_pref_bool_t exch_pref_decode_learned;  /* hand learned ports to DCE/
 
 void         exch_rpc_init(void);
 void         exch_rpc_handoff(void);
-void         exch_rpc_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c);
+void         exch_rpc_analyze(packet_info *pinfo, proto_tree *tree, const exch_conv_t *c, exch_rpc_state_t *own);
 gboolean     exch_rpc_learned_unused(const exch_learned_t *announced);
 
 /* ---- exchange_http.c: RPC/HTTP, MAPI/HTTP, EWS, Autodiscover, OAB ---- */
 void         exch_http_init(void);
-void         exch_http_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c);
+void         exch_http_analyze(packet_info *pinfo, proto_tree *tree, const exch_conv_t *c, exch_http_state_t *own);
 
 /* ---- exchange_tls.c: TLS, Exchange host names, encrypted-traffic inference ---- */
 extern const char *exch_pref_servers;   /* user's list of Exchange hosts/addresses */
 void         exch_tls_init(void);
 void         exch_tls_prefs_changed(void);
 void         exch_tls_learn_host(packet_info *pinfo, const char *host, const char *why);
-void         exch_tls_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c);
-void         exch_tls_infer(packet_info *pinfo, exch_conv_t *c);
+void         exch_tls_analyze(packet_info *pinfo, proto_tree *tree, const exch_conv_t *c, exch_tls_state_t *own);
+void         exch_tls_infer(packet_info *pinfo, const exch_conv_t *c, exch_tls_state_t *own);
 
 /* ---- exchange_traffic.c: the connections table's counters ---- */
-void         exch_traffic_account(packet_info *pinfo, proto_tree *tree, exch_conv_t *c);
+void         exch_traffic_account(packet_info *pinfo, proto_tree *tree, exch_traffic_state_t *own);
 
 /* ---- exchange_conv.c: the index of connections, health ---- */
 void         exch_conv_reset(void);
@@ -339,7 +391,7 @@ extern const char *exch_pref_process_map;
 void         exch_attr_init(void);
 void         exch_attr_prefs_changed(void);
 const char  *exch_attr_map_message(void);        /* the map's problem, or NULL */
-void         exch_attr_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c);
+void         exch_attr_analyze(packet_info *pinfo, proto_tree *tree, const exch_conv_t *c, exch_proc_state_t *own);
 const char  *exch_attr_host(const exch_conv_t *c, wmem_allocator_t *scope);
 
 /* ---- exchange_stats.c: -z exchange,conns, -z exchange,clients, Statistics menu ---- */

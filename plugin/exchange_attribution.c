@@ -14,6 +14,9 @@
  *      without a PID;
  *   4. otherwise nothing: an unknown process on the client host.
  *
+ * Writes only its part of the conversation (c->proc); reads its sides and
+ * the client application HTTP saw.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #define WS_LOG_DOMAIN "exchange"
@@ -61,10 +64,10 @@ exch_attr_map_message(void)
 /* ---- per-packet metadata ---- */
 
 static void
-vote(exch_conv_t *c, exch_proc_source_t source, guint32 pid, const char *name, guint weight)
+vote(exch_proc_state_t *p, exch_proc_source_t source, guint32 pid, const char *name, guint weight)
 {
-    for (guint i = 0; i < c->n_votes; i++) {
-        exch_proc_vote_t *v = &c->votes[i];
+    for (guint i = 0; i < p->n_votes; i++) {
+        exch_proc_vote_t *v = &p->votes[i];
         if (v->pid == pid && v->source == source) {
             v->weight += weight;
             if (!v->name && name && *name)
@@ -72,9 +75,9 @@ vote(exch_conv_t *c, exch_proc_source_t source, guint32 pid, const char *name, g
             return;
         }
     }
-    if (c->n_votes == EXCH_PROC_VOTES)
+    if (p->n_votes == EXCH_PROC_VOTES)
         return;     /* a connection's packets name few processes; more is noise */
-    exch_proc_vote_t *v = &c->votes[c->n_votes++];
+    exch_proc_vote_t *v = &p->votes[p->n_votes++];
     v->pid = pid;
     v->name = (name && *name) ? wmem_strdup(wmem_file_scope(), name) : NULL;
     v->weight = weight;
@@ -118,7 +121,7 @@ parse_comment(const char *s, guint32 *pid, char **name)
 }
 
 static void
-read_metadata(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
+read_metadata(packet_info *pinfo, proto_tree *tree, const exch_conv_t *c, exch_proc_state_t *p)
 {
     /* A comment's PID is the context the capture event ran in: the sender
      * for what the client sends, anything (a DPC) for what it receives. */
@@ -137,14 +140,14 @@ read_metadata(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
         guint32 pid;
         char *name;
         if (s && parse_comment(s, &pid, &name)) {
-            vote(c, EXCH_PROC_COMMENT, pid, name, weight);
+            vote(p, EXCH_PROC_COMMENT, pid, name, weight);
             g_free(name);
         }
     }
 
     if (pktap) {
         const char *name = exch_field_str(exch_field_all(tree, EXCH_F_PKTAP_CMDNAME), 0);
-        vote(c, EXCH_PROC_PKTAP, pktap_pid, name, weight);
+        vote(p, EXCH_PROC_PKTAP, pktap_pid, name, weight);
     }
 }
 
@@ -173,7 +176,7 @@ process_of_client_app(const char *app)
 /* ---- the decision ---- */
 
 static gboolean
-map_lookup(packet_info *pinfo, exch_conv_t *c)
+map_lookup(packet_info *pinfo, const exch_conv_t *c, exch_proc_state_t *p)
 {
     if (!exch_process_map_sockets() || !c->have_endpoints)
         return FALSE;
@@ -183,53 +186,54 @@ map_lookup(packet_info *pinfo, exch_conv_t *c)
     /* PID 0 is netstat's TIME_WAIT: the socket has no owner any more. */
     if (!exch_process_lookup(client, c->client.port, server, c->server.port, &e) || e.pid == 0)
         return FALSE;
-    c->proc_source = EXCH_PROC_MAP;
-    c->pid = e.pid;
-    c->proc_name = e.process ? wmem_strdup(wmem_file_scope(), e.process) : NULL;
-    c->proc_host = e.host ? wmem_strdup(wmem_file_scope(), e.host) : NULL;
+    p->source = EXCH_PROC_MAP;
+    p->pid = e.pid;
+    p->name = e.process ? wmem_strdup(wmem_file_scope(), e.process) : NULL;
+    p->host = e.host ? wmem_strdup(wmem_file_scope(), e.host) : NULL;
     return TRUE;
 }
 
-/* First pass, every frame of a TCP connection. */
+/* First pass, every frame of a TCP connection: c is read, p (its c->proc)
+ * written. */
 void
-exch_attr_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
+exch_attr_analyze(packet_info *pinfo, proto_tree *tree, const exch_conv_t *c, exch_proc_state_t *p)
 {
-    if (c->map_gen != map_gen) {
-        c->map_gen = map_gen;
-        c->map_checked = FALSE;
-        if (c->proc_source == EXCH_PROC_MAP)
-            c->proc_source = EXCH_PROC_NONE;
+    if (p->map_gen != map_gen) {
+        p->map_gen = map_gen;
+        p->map_checked = FALSE;
+        if (p->source == EXCH_PROC_MAP)
+            p->source = EXCH_PROC_NONE;
     }
-    if (!c->map_checked && c->have_endpoints) {
-        c->map_checked = TRUE;
-        map_lookup(pinfo, c);
+    if (!p->map_checked && c->have_endpoints) {
+        p->map_checked = TRUE;
+        map_lookup(pinfo, c, p);
     }
-    if (c->proc_source == EXCH_PROC_MAP)
+    if (p->source == EXCH_PROC_MAP)
         return;
 
-    read_metadata(pinfo, tree, c);
+    read_metadata(pinfo, tree, c, p);
     const exch_proc_vote_t *best = NULL;
-    for (guint i = 0; i < c->n_votes; i++) {
-        if (!best || c->votes[i].weight > best->weight ||
-            (c->votes[i].weight == best->weight && c->votes[i].source > best->source))
-            best = &c->votes[i];
+    for (guint i = 0; i < p->n_votes; i++) {
+        if (!best || p->votes[i].weight > best->weight ||
+            (p->votes[i].weight == best->weight && p->votes[i].source > best->source))
+            best = &p->votes[i];
     }
     if (best) {
-        c->proc_source = best->source;
-        c->pid = best->pid;
+        p->source = best->source;
+        p->pid = best->pid;
         /* etl2pcapng gives only a PID: the client's headers may name it. */
         if (best->name)
-            c->proc_name = best->name;
-        else if (!c->proc_name)
-            c->proc_name = process_of_client_app(c->client_app);
+            p->name = best->name;
+        else if (!p->name)
+            p->name = process_of_client_app(c->http.client_app);
         return;
     }
 
-    if (c->proc_source == EXCH_PROC_NONE && c->client_app) {
-        const char *name = process_of_client_app(c->client_app);
+    if (p->source == EXCH_PROC_NONE && c->http.client_app) {
+        const char *name = process_of_client_app(c->http.client_app);
         if (name) {
-            c->proc_source = EXCH_PROC_HEADER;
-            c->proc_name = name;
+            p->source = EXCH_PROC_HEADER;
+            p->name = name;
         }
     }
 }
@@ -239,7 +243,7 @@ exch_attr_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
 const char *
 exch_attr_host(const exch_conv_t *c, wmem_allocator_t *scope)
 {
-    if (c->proc_host)
-        return c->proc_host;
+    if (c->proc.host)
+        return c->proc.host;
     return c->have_endpoints ? address_to_str(scope, &c->client.addr) : "";
 }

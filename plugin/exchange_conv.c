@@ -1,18 +1,30 @@
 /* exchange_conv.c
  * Per-TCP-conversation state, and the one rule that decides a role.
  *
- * A connection's role, transport, confidence and evidence are written only
- * here: evidence files offer evidence and exch_conv_offer() judges it (the
- * one exception, exch_conv_set_transport(), records RPC/HTTP as soon as a
- * channel request is seen, before any role):
+ * exch_conv_t's own fields (role, transport, interfaces, confidence,
+ * evidence, the two sides, the links between conversations) are written
+ * only here.  Evidence files get conversations const and change these
+ * fields through this file's entry points, which write through this file's
+ * index (by_stream), the only writable pointers there are:
+ *   - exch_conv_offer(): evidence, judged by the rule below;
+ *   - exch_conv_set_transport(): RPC/HTTP, as soon as a channel request is
+ *     seen, before any role;
+ *   - exch_conv_set_endpoints(): the sides, from a frame whose sender's
+ *     side is known;
+ *   - exch_conv_add_ifaces(): interfaces bound inside an RPC/HTTP channel;
+ *   - exch_conv_pair_channels(), exch_conv_pair_flows(): both sides of a
+ *     link (RPC/HTTP channels of one virtual connection; opposite one-way
+ *     TLS connections) at once.
+ * The rule:
  *   - stronger confidence wins (certain > learned > inferred);
  *   - at equal confidence the first decisive evidence stays, except that a
  *     role replaces "unknown";
  *   - a certain BIND to a non-Exchange interface clears a learned or
  *     inferred role and keeps weaker evidence out from then on.
- * The other parts of exch_conv_t are written by the files named beside them
- * there (HTTP, TLS, attribution, traffic).  State is written on the first
- * pass only; later passes read it.
+ * Each part of exch_conv_t (rpc, http, tls, traffic, proc) is written by
+ * the one file its type names; exch_conv_get() hands the first pass's
+ * caller write access to them.  State is written on the first pass only;
+ * later passes read it.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -173,10 +185,32 @@ tcp_state(packet_info *pinfo)
     return tcpd;
 }
 
+/* The conversation a const pointer names, writable: only this file holds
+ * writable pointers (by_stream). */
+static exch_conv_t *
+writable(const exch_conv_t *c)
+{
+    DISSECTOR_ASSERT(c->stream < by_stream_len && by_stream[c->stream] == c);
+    return by_stream[c->stream];
+}
+
+static void
+give_parts(exch_conv_t *c, exch_conv_parts_t *parts)
+{
+    if (!parts)
+        return;
+    parts->rpc = &c->rpc;
+    parts->http = &c->http;
+    parts->tls = &c->tls;
+    parts->traffic = &c->traffic;
+    parts->proc = &c->proc;
+}
+
 /* The state of this frame's TCP conversation.  Created only on the first
- * pass (create == TRUE); later passes find what the first pass left. */
-exch_conv_t *
-exch_conv_get(packet_info *pinfo, gboolean create)
+ * pass (create == TRUE), which alone gets its parts writable; later passes
+ * find what the first pass left. */
+const exch_conv_t *
+exch_conv_get(packet_info *pinfo, gboolean create, exch_conv_parts_t *parts)
 {
     const struct tcp_analysis *tcpd = tcp_state(pinfo);
     if (!tcpd)
@@ -185,8 +219,11 @@ exch_conv_get(packet_info *pinfo, gboolean create)
     exch_conv_t *c = stream < by_stream_len ? by_stream[stream] : NULL;
     if (create)
         first_pass_frames++;
-    if (c || !create)
+    if (c || !create) {
+        if (c && create)
+            give_parts(c, parts);
         return c;
+    }
 
     c = wmem_new0(wmem_file_scope(), exch_conv_t);
     c->stream = stream;
@@ -208,7 +245,16 @@ exch_conv_get(packet_info *pinfo, gboolean create)
         c->opened_in = pinfo->num;
         exch_conv_set_endpoints(c, pinfo, pinfo->destport == tcpd->server_port);
     }
+    give_parts(c, parts);
     return c;
+}
+
+/* The conversation of a tcp.stream, or NULL: for files that keep lists of
+ * conversations (by stream number, so read-only). */
+const exch_conv_t *
+exch_conv_find(guint32 stream)
+{
+    return stream < by_stream_len ? by_stream[stream] : NULL;
 }
 
 /* The per-frame record of what the first pass found here. */
@@ -233,8 +279,9 @@ set_endpoint(exch_endpoint_t *ep, const address *addr, guint32 port)
 /* Record who is client and who is server, once, from a frame whose sender
  * we know the side of. */
 void
-exch_conv_set_endpoints(exch_conv_t *c, packet_info *pinfo, gboolean sender_is_client)
+exch_conv_set_endpoints(const exch_conv_t *cc, packet_info *pinfo, gboolean sender_is_client)
 {
+    exch_conv_t *c = writable(cc);
     if (c->have_endpoints)
         return;
     if (sender_is_client) {
@@ -286,16 +333,17 @@ take(exch_conv_t *c, packet_info *pinfo, const exch_evidence_t *ev)
 
 /* The transport a request names before any evidence decides a role. */
 void
-exch_conv_set_transport(exch_conv_t *c, exch_transport_t t)
+exch_conv_set_transport(const exch_conv_t *c, exch_transport_t t)
 {
-    c->transport = t;
+    writable(c)->transport = t;
 }
 
 /* Judge one piece of evidence (first pass only).  What it did shows in the
  * conversation and in the frame's record (exch_frame_t). */
 void
-exch_conv_offer(exch_conv_t *c, packet_info *pinfo, const exch_evidence_t *ev)
+exch_conv_offer(const exch_conv_t *cc, packet_info *pinfo, const exch_evidence_t *ev)
 {
+    exch_conv_t *c = writable(cc);
     if (ev->sender_is_client || ev->sender_is_server)
         exch_conv_set_endpoints(c, pinfo, ev->sender_is_client);
 
@@ -342,9 +390,9 @@ exch_conv_offer(exch_conv_t *c, packet_info *pinfo, const exch_evidence_t *ev)
 /* Interfaces bound inside an RPC/HTTP channel join its list, whatever the
  * channel's role and confidence (they name its target, not its role). */
 void
-exch_conv_add_ifaces(exch_conv_t *c, guint32 ifaces)
+exch_conv_add_ifaces(const exch_conv_t *c, guint32 ifaces)
 {
-    c->ifaces |= ifaces;
+    writable(c)->ifaces |= ifaces;
 }
 
 /* The two channels of one RPC/HTTP virtual connection (first pass): c, a
@@ -352,20 +400,20 @@ exch_conv_add_ifaces(exch_conv_t *c, guint32 ifaces)
  * named it, with the other role.  A recycled channel pairs with the
  * partner already known; the partner keeps its first pairing. */
 void
-exch_conv_pair_channels(exch_conv_t *c, exch_conv_t *first)
+exch_conv_pair_channels(const exch_conv_t *c, const exch_conv_t *first)
 {
-    c->peer = first;
+    writable(c)->peer = first;
     if (!first->peer)
-        first->peer = c;
+        writable(first)->peer = c;
 }
 
 /* Two TLS connections whose data runs opposite ways, as RPC/HTTP's IN and
  * OUT channels do (first pass): each is the other's flow peer. */
 void
-exch_conv_pair_flows(exch_conv_t *a, exch_conv_t *b)
+exch_conv_pair_flows(const exch_conv_t *a, const exch_conv_t *b)
 {
-    a->flow_peer = b;
-    b->flow_peer = a;
+    writable(a)->flow_peer = b;
+    writable(b)->flow_peer = a;
 }
 
 /* An RPC/HTTP OUT channel carries the answers of the interface bound on its
@@ -373,7 +421,7 @@ exch_conv_pair_flows(exch_conv_t *a, exch_conv_t *b)
 const exch_conv_t *
 exch_conv_target_source(const exch_conv_t *c)
 {
-    return (c->role == EXCH_ROLE_RPC_OUT && c->peer && c->peer->target_conf > c->target_conf) ? c->peer : c;
+    return (c->role == EXCH_ROLE_RPC_OUT && c->peer && c->peer->http.target_conf > c->http.target_conf) ? c->peer : c;
 }
 
 /* The server as the client names it: the first RPC/HTTP URI or Host of
@@ -381,7 +429,7 @@ exch_conv_target_source(const exch_conv_t *c)
 const char *
 exch_conv_server_name(const exch_conv_t *c)
 {
-    return c->server_name ? c->server_name : c->sni;
+    return c->http.server_name ? c->http.server_name : c->tls.sni;
 }
 
 guint32
@@ -417,9 +465,9 @@ same_str(const char *a, const char *b)
 static gboolean
 same_process(const exch_conv_t *a, const exch_conv_t *b)
 {
-    return a->proc_source == b->proc_source && a->pid == b->pid && same_str(a->proc_name, b->proc_name) &&
-           same_str(a->proc_host, b->proc_host) &&
-           (a->proc_host || (a->have_endpoints && b->have_endpoints && addresses_equal(&a->client.addr, &b->client.addr)));
+    return a->proc.source == b->proc.source && a->proc.pid == b->proc.pid && same_str(a->proc.name, b->proc.name) &&
+           same_str(a->proc.host, b->proc.host) &&
+           (a->proc.host || (a->have_endpoints && b->have_endpoints && addresses_equal(&a->client.addr, &b->client.addr)));
 }
 
 /* Do a and b need separate connections?  What each transport needs, per
@@ -433,9 +481,9 @@ same_need(const exch_conv_t *a, const exch_conv_t *b)
         return FALSE;
     switch (a->transport) {
     case EXCH_TRANSPORT_MAPI_HTTP:
-        return (a->role == EXCH_ROLE_MAILBOX || a->role == EXCH_ROLE_DIRECTORY) && same_str(a->mailbox, b->mailbox);
+        return (a->role == EXCH_ROLE_MAILBOX || a->role == EXCH_ROLE_DIRECTORY) && same_str(a->http.mailbox, b->http.mailbox);
     case EXCH_TRANSPORT_RPC_HTTP:
-        return exch_conv_target_source(a)->target == exch_conv_target_source(b)->target &&
+        return exch_conv_target_source(a)->http.target == exch_conv_target_source(b)->http.target &&
                same_str(exch_conv_server_name(a), exch_conv_server_name(b));
     case EXCH_TRANSPORT_RPC_TCP:
         return (a->role == EXCH_ROLE_MAILBOX || a->role == EXCH_ROLE_DIRECTORY) && a->iface == b->iface &&
@@ -450,8 +498,8 @@ same_need(const exch_conv_t *a, const exch_conv_t *b)
 static guint
 peer_bucket(const exch_conv_t *c)
 {
-    return ((guint)c->role * 31u + (guint)c->transport) * 31u + (guint)c->proc_source +
-           c->pid * 2654435761u + (c->proc_name ? g_str_hash(c->proc_name) : 0u);
+    return ((guint)c->role * 31u + (guint)c->transport) * 31u + (guint)c->proc.source +
+           c->proc.pid * 2654435761u + (c->proc.name ? g_str_hash(c->proc.name) : 0u);
 }
 
 static void
@@ -467,7 +515,7 @@ peer_buckets_build(void)
     peer_buckets_frames = first_pass_frames;
     for (guint32 i = 0; i < by_stream_len; i++) {
         exch_conv_t *o = by_stream[i];
-        if (!o || o->role == EXCH_ROLE_NONE || o->proc_source == EXCH_PROC_NONE)
+        if (!o || o->role == EXCH_ROLE_NONE || o->proc.source == EXCH_PROC_NONE)
             continue;
         gpointer key = GUINT_TO_POINTER(peer_bucket(o));
         GPtrArray *a = (GPtrArray *)g_hash_table_lookup(peer_buckets, key);
@@ -485,7 +533,7 @@ peer_buckets_build(void)
 guint
 exch_conv_concurrent_peers(const exch_conv_t *c)
 {
-    if (c->proc_source == EXCH_PROC_NONE || c->role == EXCH_ROLE_NONE || !by_stream)
+    if (c->proc.source == EXCH_PROC_NONE || c->role == EXCH_ROLE_NONE || !by_stream)
         return 0;
     peer_buckets_build();
     GPtrArray *bucket = (GPtrArray *)g_hash_table_lookup(peer_buckets, GUINT_TO_POINTER(peer_bucket(c)));
@@ -495,7 +543,7 @@ exch_conv_concurrent_peers(const exch_conv_t *c)
         if (o != c && (!same_need(c, o) || !same_process(c, o)))
             continue;
         /* Lifetimes overlap: each starts before the other's last frame. */
-        if (nstime_cmp(&o->start, &c->last) <= 0 && nstime_cmp(&c->start, &o->last) <= 0)
+        if (nstime_cmp(&o->start, &c->traffic.last) <= 0 && nstime_cmp(&c->start, &o->traffic.last) <= 0)
             n++;
     }
     return n;

@@ -16,6 +16,10 @@
  * keep-alive connection may carry several services: the first decisive one
  * is the role, all of them are listed in exchange.services.
  *
+ * Writes only its part of the conversation (c->http: services, names,
+ * target, cookie); the role, transport, channel interfaces and the pairing
+ * of the two channels go through exchange_conv.c.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #define WS_LOG_DOMAIN "exchange"
@@ -47,7 +51,8 @@ static const struct {
     { "/oab/",          FALSE, EXCH_ROLE_OAB,          EXCH_TRANSPORT_NONE,      NULL },
 };
 
-/* Virtual-connection cookie -> the first channel that carried it. */
+/* Virtual-connection cookie -> the first channel that carried it (its
+ * tcp.stream + 1). */
 static wmem_map_t *channels;
 
 static guint
@@ -145,13 +150,13 @@ file_str(const char *s)
 }
 
 static void
-add_service(exch_conv_t *c, packet_info *pinfo, exch_role_t role, const char *what)
+add_service(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, exch_role_t role, const char *what)
 {
     exch_frame_t *f = exch_frame_get(pinfo, TRUE);
     f->service = val_to_str_const(role, exch_role_vals, "?");
-    if (!(c->services & (1u << role)) && c->role != EXCH_ROLE_NONE && c->role != role && what)
+    if (!(h->services & (1u << role)) && c->role != EXCH_ROLE_NONE && c->role != role && what)
         f->updated = TRUE;
-    c->services |= 1u << role;
+    h->services |= 1u << role;
 }
 
 /* ---- RPC over HTTP ---- */
@@ -187,43 +192,43 @@ target_of_port(guint port)
 }
 
 static void
-set_target(exch_conv_t *c, exch_target_t t, exch_conf_t conf, const char *evidence)
+set_target(exch_http_state_t *h, exch_target_t t, exch_conf_t conf, const char *evidence)
 {
-    if (t == EXCH_TARGET_NONE || conf < c->target_conf || (conf == c->target_conf && c->target != EXCH_TARGET_NONE))
+    if (t == EXCH_TARGET_NONE || conf < h->target_conf || (conf == h->target_conf && h->target != EXCH_TARGET_NONE))
         return;
-    c->target = t;
-    c->target_conf = conf;
-    c->target_evidence = file_str(evidence);
+    h->target = t;
+    h->target_conf = conf;
+    h->target_evidence = file_str(evidence);
 }
 
 /* A BIND inside an RPC/HTTP channel names the endpoint behind the proxy. */
 static void
-offer_bind(exch_conv_t *c, packet_info *pinfo, const exch_bind_t *b)
+offer_bind(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, const exch_bind_t *b)
 {
     exch_iface_t iface = b->mailbox != EXCH_IF_NONE ? b->mailbox : b->directory;
     if (iface == EXCH_IF_NONE)
         return;
     exch_target_t t = target_of_iface(iface);
     exch_conv_add_ifaces(c, b->mask);
-    exch_target_t before = c->target;
-    set_target(c, t, EXCH_CONF_CERTAIN,
+    exch_target_t before = h->target;
+    set_target(h, t, EXCH_CONF_CERTAIN,
                wmem_strdup_printf(pinfo->pool, "%s to %s inside the channel in frame %u", b->what,
                                   exch_iface_name(iface), pinfo->num));
-    if (c->target != before && c->role != EXCH_ROLE_NONE)
+    if (h->target != before && c->role != EXCH_ROLE_NONE)
         exch_frame_get(pinfo, TRUE)->updated = TRUE;
 }
 
 /* The channel's virtual connection is known: it is a channel now, and it
  * pairs with the other channel of the same cookie. */
 static void
-channel_opened(exch_conv_t *c, packet_info *pinfo, const e_guid_t *cookie)
+channel_opened(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, const e_guid_t *cookie)
 {
-    if (c->have_cookie)
+    if (h->have_cookie)
         return;
-    c->cookie = *cookie;
-    c->have_cookie = TRUE;
+    h->cookie = *cookie;
+    h->have_cookie = TRUE;
 
-    gboolean in = c->services & (1u << EXCH_ROLE_RPC_IN);
+    gboolean in = h->services & (1u << EXCH_ROLE_RPC_IN);
     exch_evidence_t ev = { 0 };
     ev.role = in ? EXCH_ROLE_RPC_IN : EXCH_ROLE_RPC_OUT;
     ev.transport = EXCH_TRANSPORT_RPC_HTTP;
@@ -235,9 +240,10 @@ channel_opened(exch_conv_t *c, packet_info *pinfo, const e_guid_t *cookie)
     exch_conv_offer(c, pinfo, &ev);
     exch_frame_get(pinfo, TRUE)->service = val_to_str_const(ev.role, exch_role_vals, "?");
 
-    exch_conv_t *first = (exch_conv_t *)wmem_map_lookup(channels, &c->cookie);
+    guint32 first_stream = GPOINTER_TO_UINT(wmem_map_lookup(channels, &h->cookie));
+    const exch_conv_t *first = first_stream ? exch_conv_find(first_stream - 1) : NULL;
     if (!first) {
-        wmem_map_insert(channels, &c->cookie, c);
+        wmem_map_insert(channels, &h->cookie, GUINT_TO_POINTER(c->stream + 1));
     } else if (first != c && first->role != c->role) {
         exch_conv_pair_channels(c, first);
     }
@@ -246,7 +252,7 @@ channel_opened(exch_conv_t *c, packet_info *pinfo, const e_guid_t *cookie)
 /* RPC/HTTP channel bodies: RTS CONN/A1 or B1, then (IN) BIND and requests.
  * Stock 4.0 leaves all but the header segment as HTTP "Continuation". */
 static void
-scan_channel_body(exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
+scan_channel_body(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, proto_tree *tree)
 {
     GPtrArray *a = exch_field_all(tree, EXCH_F_DATA);
     for (guint i = 0; a && i < a->len; i++) {
@@ -257,32 +263,32 @@ scan_channel_body(exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
         exch_pdu_scan_t scan;
         exch_dcerpc_scan(bytes, len, &scan);
         if (scan.have_cookie)
-            channel_opened(c, pinfo, &scan.cookie);
+            channel_opened(c, h, pinfo, &scan.cookie);
         if (scan.n_uuids) {
             exch_bind_t b;
             exch_dcerpc_classify(scan.uuids, scan.n_uuids, scan.bind_ptype, &b);
-            offer_bind(c, pinfo, &b);
+            offer_bind(c, h, pinfo, &b);
         }
         if (scan.malformed)
             exch_frame_get(pinfo, TRUE)->bad_bind = TRUE;
     }
     /* The header segment's RTS PDU, when stock DCE/RPC decoded it. */
     e_guid_t cookie;
-    if (!c->have_cookie && exch_field_guid_at(exch_field_all(tree, EXCH_F_RTS_COOKIE), 0, &cookie))
-        channel_opened(c, pinfo, &cookie);
+    if (!h->have_cookie && exch_field_guid_at(exch_field_all(tree, EXCH_F_RTS_COOKIE), 0, &cookie))
+        channel_opened(c, h, pinfo, &cookie);
     /* A BIND that stock DCE/RPC decoded, until the channel is certain. */
     exch_bind_t b;
     if (c->conf < EXCH_CONF_CERTAIN && exch_dcerpc_bind_fields(tree, &b))
-        offer_bind(c, pinfo, &b);
+        offer_bind(c, h, pinfo, &b);
 }
 
 static void
-rpch_request(exch_conv_t *c, packet_info *pinfo, proto_tree *tree, gboolean in, const char *uri)
+rpch_request(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, proto_tree *tree, gboolean in, const char *uri)
 {
     exch_conv_set_transport(c, EXCH_TRANSPORT_RPC_HTTP);   /* a channel request, before any role */
     /* Which channel it would be; not yet a service of the frame, as an echo
      * request or an authentication leg never becomes a channel. */
-    c->services |= 1u << (in ? EXCH_ROLE_RPC_IN : EXCH_ROLE_RPC_OUT);
+    h->services |= 1u << (in ? EXCH_ROLE_RPC_IN : EXCH_ROLE_RPC_OUT);
     const char *host = exch_field_str(exch_field_all(tree, EXCH_F_HTTP_HOST), 0);
     if (host)
         exch_tls_learn_host(pinfo, host, wmem_strdup_printf(pinfo->pool, "served %s in frame %u",
@@ -291,9 +297,9 @@ rpch_request(exch_conv_t *c, packet_info *pinfo, proto_tree *tree, gboolean in, 
     const char *server;
     guint port;
     if (rpch_uri(pinfo, uri, &server, &port)) {
-        if (!c->server_name)     /* the URI names the RPC server */
-            c->server_name = wmem_strdup_printf(wmem_file_scope(), "%s:%u", server, port);
-        set_target(c, target_of_port(port), EXCH_CONF_INFERRED,
+        if (!h->server_name)     /* the URI names the RPC server */
+            h->server_name = wmem_strdup_printf(wmem_file_scope(), "%s:%u", server, port);
+        set_target(h, target_of_port(port), EXCH_CONF_INFERRED,
                    wmem_strdup_printf(pinfo->pool, "URI port %u in frame %u", port, pinfo->num));
     }
     /* No role yet: echo requests and authentication legs open no virtual
@@ -318,9 +324,9 @@ after_http_scheme(const char *body, const char *p)
  * (EwsUrl, OABUrl, the mapiHttp URLs, RPC/HTTP servers): remember them, so
  * that TLS connections to them are recognised without keys. */
 static void
-autodiscover_answer(exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
+autodiscover_answer(const exch_conv_t *c, const exch_http_state_t *h, packet_info *pinfo, proto_tree *tree)
 {
-    if (!(c->services & (1u << EXCH_ROLE_AUTODISCOVER)) || !c->have_endpoints ||
+    if (!(h->services & (1u << EXCH_ROLE_AUTODISCOVER)) || !c->have_endpoints ||
         (addresses_equal(&pinfo->src, &c->client.addr) && pinfo->srcport == c->client.port))
         return;
     GPtrArray *bodies = exch_field_all(tree, EXCH_F_HTTP_FILE_DATA);
@@ -346,7 +352,7 @@ autodiscover_answer(exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
 /* ---- MAPI/HTTP, EWS, Autodiscover, OAB ---- */
 
 static void
-service_request(exch_conv_t *c, packet_info *pinfo, proto_tree *tree, const char *method, const char *uri)
+service_request(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, proto_tree *tree, const char *method, const char *uri)
 {
     const char *path = uri_path(uri);
     for (size_t i = 0; i < G_N_ELEMENTS(services); i++) {
@@ -358,41 +364,42 @@ service_request(exch_conv_t *c, packet_info *pinfo, proto_tree *tree, const char
         exch_evidence_t ev = { 0 };
         ev.role = services[i].role;
         ev.transport = services[i].transport != EXCH_TRANSPORT_NONE ? services[i].transport
-                     : (c->tls ? EXCH_TRANSPORT_HTTPS : EXCH_TRANSPORT_HTTP);
+                     : (c->tls.seen ? EXCH_TRANSPORT_HTTPS : EXCH_TRANSPORT_HTTP);
         ev.conf = EXCH_CONF_CERTAIN;
         ev.sender_is_client = TRUE;
         size_t plen = strcspn(path, "?");
         ev.text = wmem_strdup_printf(pinfo->pool, "%s %.*s in frame %u", method, (int)MIN(plen, 80), path,
                                      pinfo->num);
-        add_service(c, pinfo, ev.role, ev.text);
+        add_service(c, h, pinfo, ev.role, ev.text);
         exch_conv_offer(c, pinfo, &ev);
 
         GPtrArray *lines = exch_field_all(tree, EXCH_F_HTTP_REQUEST_LINE);
         if (ev.transport == EXCH_TRANSPORT_MAPI_HTTP) {
             exch_frame_get(pinfo, TRUE)->request_type = file_str(header_value(pinfo, lines, "X-RequestType"));
-            if (!c->mailbox)
-                c->mailbox = file_str(mailbox_id(pinfo, uri));
+            if (!h->mailbox)
+                h->mailbox = file_str(mailbox_id(pinfo, uri));
         }
-        if (!c->client_app)
-            c->client_app = file_str(header_value(pinfo, lines, "X-ClientApplication"));
-        if (!c->client_app)
-            c->client_app = file_str(exch_field_str(exch_field_all(tree, EXCH_F_HTTP_USER_AGENT), 0));
+        if (!h->client_app)
+            h->client_app = file_str(header_value(pinfo, lines, "X-ClientApplication"));
+        if (!h->client_app)
+            h->client_app = file_str(exch_field_str(exch_field_all(tree, EXCH_F_HTTP_USER_AGENT), 0));
 
         /* The host serving Exchange, for TLS connections to it that cannot
          * be decrypted. */
         const char *host = exch_field_str(exch_field_all(tree, EXCH_F_HTTP_HOST), 0);
         if (host) {
-            if (!c->server_name)
-                c->server_name = file_str(host);
+            if (!h->server_name)
+                h->server_name = file_str(host);
             exch_tls_learn_host(pinfo, host, wmem_strdup_printf(pinfo->pool, "served %s", ev.text));
         }
         return;
     }
 }
 
-/* All HTTP evidence in one frame (first pass only). */
+/* All HTTP evidence in one frame (first pass only): c is read, h (its
+ * c->http) written. */
 void
-exch_http_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
+exch_http_analyze(packet_info *pinfo, proto_tree *tree, const exch_conv_t *c, exch_http_state_t *h)
 {
     GPtrArray *methods = exch_field_all(tree, EXCH_F_HTTP_METHOD);
     GPtrArray *uris = exch_field_all(tree, EXCH_F_HTTP_URI);
@@ -401,13 +408,13 @@ exch_http_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
         const char *uri = exch_field_str(uris, i);
         if (!method || !uri)
             continue;
-        c->http_seen = TRUE;
+        h->seen = TRUE;
         if (strcmp(method, "RPC_IN_DATA") == 0 || strcmp(method, "RPC_OUT_DATA") == 0)
-            rpch_request(c, pinfo, tree, method[4] == 'I', uri);
+            rpch_request(c, h, pinfo, tree, method[4] == 'I', uri);
         else
-            service_request(c, pinfo, tree, method, uri);
+            service_request(c, h, pinfo, tree, method, uri);
     }
     if (c->transport == EXCH_TRANSPORT_RPC_HTTP)
-        scan_channel_body(c, pinfo, tree);
-    autodiscover_answer(c, pinfo, tree);
+        scan_channel_body(c, h, pinfo, tree);
+    autodiscover_answer(c, h, pinfo, tree);
 }

@@ -16,6 +16,9 @@
  *
  * Memory: the learned table holds at most EXCH_MAX_LEARNED endpoints per file.
  *
+ * Of the conversation it writes only c->rpc (which learned-table generation
+ * it last checked); roles go through exch_conv_offer().
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #define WS_LOG_DOMAIN "exchange"
@@ -78,7 +81,7 @@ exch_rpc_handoff(void)
  * of an RPC/TCP connection.  (Inside RPC/HTTP channels they name the
  * channel's target instead: exchange_http.c reads those.) */
 static void
-offer_binds(exch_conv_t *c, packet_info *pinfo, const exch_bind_t *b)
+offer_binds(const exch_conv_t *c, packet_info *pinfo, const exch_bind_t *b)
 {
     exch_evidence_t ev = { 0 };
     ev.sender_is_client = TRUE;
@@ -105,7 +108,7 @@ offer_binds(exch_conv_t *c, packet_info *pinfo, const exch_bind_t *b)
 
 /* BINDs as decoded by the stock DCE/RPC dissector. */
 static gboolean
-bind_from_fields(exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
+bind_from_fields(const exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
 {
     exch_bind_t b;
     if (!exch_dcerpc_bind_fields(tree, &b))
@@ -117,10 +120,10 @@ bind_from_fields(exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
 
 /* BINDs in bytes no stock dissector decoded as DCE/RPC. */
 static void
-bind_from_payload(exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
+bind_from_payload(const exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
 {
     /* HTTP connections carry their PDUs in bodies: exchange_http.c reads them. */
-    if (c->http_seen || c->transport == EXCH_TRANSPORT_RPC_HTTP)
+    if (c->http.seen || c->transport == EXCH_TRANSPORT_RPC_HTTP)
         return;
     GPtrArray *a = exch_field_all(tree, EXCH_F_TCP_PAYLOAD);
     if (!a || exch_field_all(tree, EXCH_F_DCERPC_PKT_TYPE))
@@ -221,7 +224,7 @@ learn(packet_info *pinfo, const tower_t *t, const address *epm_server)
 
 /* One finished tower of an ept_map/ept_lookup request or answer. */
 static void
-tower_done(exch_conv_t *c, packet_info *pinfo, const tower_t *t, guint32 opnum, gboolean answer)
+tower_done(const exch_conv_t *c, packet_info *pinfo, const tower_t *t, guint32 opnum, gboolean answer)
 {
     exch_role_t r = exch_dcerpc_iface_role(t->iface);
     if (r != EXCH_ROLE_MAILBOX && r != EXCH_ROLE_DIRECTORY)
@@ -245,7 +248,7 @@ tower_done(exch_conv_t *c, packet_info *pinfo, const tower_t *t, guint32 opnum, 
 }
 
 static void
-epm_from_fields(exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
+epm_from_fields(const exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
 {
     static const exch_field_t kinds[] = {
         EXCH_F_EPM_NUM_FLOORS, EXCH_F_EPM_UUID, EXCH_F_EPM_TCP_PORT, EXCH_F_EPM_IP
@@ -310,11 +313,11 @@ epm_from_fields(exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
 
 /* An undecided conversation to a learned endpoint takes its interface. */
 static void
-check_learned(exch_conv_t *c, packet_info *pinfo)
+check_learned(const exch_conv_t *c, exch_rpc_state_t *r, packet_info *pinfo)
 {
-    if (c->conf >= EXCH_CONF_LEARNED || c->not_exchange || c->learned_gen == learned_gen)
+    if (c->conf >= EXCH_CONF_LEARNED || c->not_exchange || r->learned_gen == learned_gen)
         return;
-    c->learned_gen = learned_gen;
+    r->learned_gen = learned_gen;
     if (learned_count == 0)
         return;
 
@@ -356,7 +359,7 @@ check_learned(exch_conv_t *c, packet_info *pinfo)
 
 /* A connection opening towards a learned endpoint uses it. */
 static void
-note_use(exch_conv_t *c, packet_info *pinfo)
+note_use(const exch_conv_t *c, packet_info *pinfo)
 {
     if (learned_count == 0 || c->first_frame != pinfo->num)
         return;
@@ -380,9 +383,10 @@ exch_rpc_learned_unused(const exch_learned_t *announced)
     return l && l->used_in < announced->frame;
 }
 
-/* All RPC/TCP evidence in one frame (first pass only). */
+/* All RPC/TCP evidence in one frame (first pass only): c is read, r (its
+ * c->rpc) written. */
 void
-exch_rpc_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
+exch_rpc_analyze(packet_info *pinfo, proto_tree *tree, const exch_conv_t *c, exch_rpc_state_t *r)
 {
     note_use(c, pinfo);
     epm_from_fields(c, pinfo, tree);
@@ -391,5 +395,5 @@ exch_rpc_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
         if (!bind_from_fields(c, pinfo, tree))
             bind_from_payload(c, pinfo, tree);
     }
-    check_learned(c, pinfo);
+    check_learned(c, r, pinfo);
 }

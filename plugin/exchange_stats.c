@@ -119,12 +119,12 @@ set_float(stat_tap_table_item_type *row, int col, double v)
 static char *
 process_label(wmem_allocator_t *scope, const exch_conv_t *c)
 {
-    if (c->proc_name && c->pid)
-        return wmem_strdup_printf(scope, "%s %u", c->proc_name, c->pid);
-    if (c->proc_name)
-        return wmem_strdup(scope, c->proc_name);
-    if (c->pid)
-        return wmem_strdup_printf(scope, "PID %u", c->pid);
+    if (c->proc.name && c->proc.pid)
+        return wmem_strdup_printf(scope, "%s %u", c->proc.name, c->proc.pid);
+    if (c->proc.name)
+        return wmem_strdup(scope, c->proc.name);
+    if (c->proc.pid)
+        return wmem_strdup_printf(scope, "PID %u", c->proc.pid);
     return wmem_strdup(scope, "-");
 }
 
@@ -211,9 +211,9 @@ static gboolean
 conn_row_current(const conn_row_t *cr, const exch_conv_t *c)
 {
     return cr->role == c->role && cr->transport == c->transport && cr->conf == c->conf &&
-           cr->target == exch_conv_target_source(c)->target && cr->ifaces == exch_conv_ifaces(c, NULL) &&
-           cr->decided_in == c->decided_in && cr->evidence == c->evidence && cr->pid == c->pid &&
-           cr->proc_name == c->proc_name && cr->have_endpoints == c->have_endpoints;
+           cr->target == exch_conv_target_source(c)->http.target && cr->ifaces == exch_conv_ifaces(c, NULL) &&
+           cr->decided_in == c->decided_in && cr->evidence == c->evidence && cr->pid == c->proc.pid &&
+           cr->proc_name == c->proc.name && cr->have_endpoints == c->have_endpoints;
 }
 
 static void
@@ -222,12 +222,12 @@ conn_row_remember(conn_row_t *cr, const exch_conv_t *c)
     cr->role = c->role;
     cr->transport = c->transport;
     cr->conf = c->conf;
-    cr->target = exch_conv_target_source(c)->target;
+    cr->target = exch_conv_target_source(c)->http.target;
     cr->ifaces = exch_conv_ifaces(c, NULL);
     cr->decided_in = c->decided_in;
     cr->evidence = c->evidence;
-    cr->pid = c->pid;
-    cr->proc_name = c->proc_name;
+    cr->pid = c->proc.pid;
+    cr->proc_name = c->proc.name;
     cr->have_endpoints = c->have_endpoints;
 }
 
@@ -236,14 +236,14 @@ static void
 set_counters(stat_tap_table_item_type *row, const exch_conv_t *c)
 {
     nstime_t duration;
-    nstime_delta(&duration, &c->last, &c->start);
-    set_float(row, COL_START, nstime_to_sec(&c->start_rel));
+    nstime_delta(&duration, &c->traffic.last, &c->start);
+    set_float(row, COL_START, nstime_to_sec(&c->traffic.start_rel));
     set_float(row, COL_DURATION, nstime_to_sec(&duration));
-    set_uint(row, COL_FRAMES, c->frames);
-    set_uint(row, COL_BYTES, (guint)MIN(c->bytes, G_MAXUINT));
-    set_uint(row, COL_REQUESTS, c->requests);
-    set_uint(row, COL_FAILURES, c->failures);
-    set_float(row, COL_AVG_RESPONSE, c->timed ? 1000.0 * c->time_sum / c->timed : 0.0);
+    set_uint(row, COL_FRAMES, c->traffic.frames);
+    set_uint(row, COL_BYTES, (guint)MIN(c->traffic.bytes, G_MAXUINT));
+    set_uint(row, COL_REQUESTS, c->traffic.requests);
+    set_uint(row, COL_FAILURES, c->traffic.failures);
+    set_float(row, COL_AVG_RESPONSE, c->traffic.timed ? 1000.0 * c->traffic.time_sum / c->traffic.timed : 0.0);
 }
 
 static tap_packet_status
@@ -285,7 +285,7 @@ conns_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const v
     set_str(row, COL_ROLE, val_to_str_const(c->role, exch_role_vals, "?"));
     set_str(row, COL_TRANSPORT, val_to_str_const(c->transport, exch_transport_vals, "?"));
     set_str(row, COL_INTERFACE, wmem_strbuf_get_len(ifaces) ? wmem_strbuf_get_str(ifaces) : "-");
-    exch_target_t target = exch_conv_target_source(c)->target;
+    exch_target_t target = exch_conv_target_source(c)->http.target;
     set_str(row, COL_TARGET, target != EXCH_TARGET_NONE ? val_to_str_const(target, exch_target_vals, "?") : "-");
     set_str(row, COL_CONFIDENCE, val_to_str_const(c->conf, exch_conf_vals, "?"));
     set_counters(row, c);
@@ -451,9 +451,9 @@ client_count(stat_tap_table *t, const exch_conv_t *c, const char *key, const cha
         stat_tap_table_item_type cells[CCOL_COUNT];
         memset(cells, 0, sizeof cells);
         set_str(cells, CCOL_HOST, host);
-        set_str(cells, CCOL_PROCESS, c->proc_name ? c->proc_name : "unknown");
+        set_str(cells, CCOL_PROCESS, c->proc.name ? c->proc.name : "unknown");
         set_str(cells, CCOL_PID, pid);
-        set_str(cells, CCOL_SOURCE, val_to_str_const(c->proc_source, exch_proc_source_vals, "?"));
+        set_str(cells, CCOL_SOURCE, val_to_str_const(c->proc.source, exch_proc_source_vals, "?"));
         for (int col = CCOL_ROLES; col <= CCOL_TOTAL; col++)
             set_uint(cells, col, 0);
         row = insert_row(t, CCOL_COUNT, cells, client_row_cmp);
@@ -467,8 +467,8 @@ client_count(stat_tap_table *t, const exch_conv_t *c, const char *key, const cha
 static gboolean
 client_count_current(const client_count_t *cc, const exch_conv_t *c)
 {
-    return cc->role == c->role && cc->proc_source == c->proc_source && cc->pid == c->pid &&
-           cc->proc_name == c->proc_name && cc->proc_host == c->proc_host && cc->have_endpoints == c->have_endpoints;
+    return cc->role == c->role && cc->proc_source == c->proc.source && cc->pid == c->proc.pid &&
+           cc->proc_name == c->proc.name && cc->proc_host == c->proc.host && cc->have_endpoints == c->have_endpoints;
 }
 
 static tap_packet_status
@@ -487,9 +487,9 @@ clients_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const
     const char *host = NULL, *pid = NULL;
     if (role_column(c->role) >= 0) {
         host = exch_attr_host(c, pinfo->pool);
-        pid = c->pid ? wmem_strdup_printf(pinfo->pool, "%u", c->pid) : "-";
-        key = g_strdup_printf("%s\x1f%s\x1f%s\x1f%s", host, c->proc_name ? c->proc_name : "unknown", pid,
-                              val_to_str_const(c->proc_source, exch_proc_source_vals, "?"));
+        pid = c->proc.pid ? wmem_strdup_printf(pinfo->pool, "%u", c->proc.pid) : "-";
+        key = g_strdup_printf("%s\x1f%s\x1f%s\x1f%s", host, c->proc.name ? c->proc.name : "unknown", pid,
+                              val_to_str_const(c->proc.source, exch_proc_source_vals, "?"));
     }
     gboolean moved = !cc || !key || cc->role != c->role || strcmp(cc->key, key) != 0;
     if (cc && moved) {
@@ -510,10 +510,10 @@ clients_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const
         g_free(key);                        /* what changed did not move it */
     }
     cc->role = c->role;
-    cc->proc_source = c->proc_source;
-    cc->pid = c->pid;
-    cc->proc_name = c->proc_name;
-    cc->proc_host = c->proc_host;
+    cc->proc_source = c->proc.source;
+    cc->pid = c->proc.pid;
+    cc->proc_name = c->proc.name;
+    cc->proc_host = c->proc.host;
     cc->have_endpoints = c->have_endpoints;
     return moved ? TAP_PACKET_REDRAW : TAP_PACKET_DONT_REDRAW;
 }

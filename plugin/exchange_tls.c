@@ -13,6 +13,10 @@
  *     RPC/HTTP channel, -> rpc-in or rpc-out (see flow_role()).
  * Decrypted HTTP (exchange_http.c) replaces all of it with certain evidence.
  *
+ * Writes only its part of the conversation (c->tls: SNI, record counts,
+ * flow, host answer); the sides, the role and the pairing of two one-way
+ * connections go through exchange_conv.c.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #define WS_LOG_DOMAIN "exchange"
@@ -43,7 +47,7 @@ const char *exch_pref_servers = "";
 static GHashTable *pref_hosts;     /* lower-case names and canonical addresses */
 static wmem_map_t *learned_hosts;  /* lower-case host -> "why" (file scope) */
 static guint hosts_gen = 1;        /* bumped when either list changes */
-static wmem_list_t *flow_convs;    /* TLS connections to Exchange hosts with one-way data */
+static wmem_list_t *flow_convs;    /* TLS connections to Exchange hosts with one-way data (tcp.stream + 1) */
 
 static char *
 canonical_host(const char *s, size_t len)
@@ -119,10 +123,10 @@ exch_tls_learn_host(packet_info *pinfo _U_, const char *host, const char *why)
 
 /* Why this connection goes to Exchange, or NULL. */
 static const char *
-exchange_host_lookup(exch_conv_t *c, packet_info *pinfo)
+exchange_host_lookup(const exch_conv_t *c, const exch_tls_state_t *t, packet_info *pinfo)
 {
     char *server = c->have_endpoints ? address_to_str(pinfo->pool, &c->server.addr) : NULL;
-    const char *names[] = { c->sni, server };
+    const char *names[] = { t->sni, server };
     for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
         const char *n = names[i];
         if (!n)
@@ -145,19 +149,19 @@ exchange_host_lookup(exch_conv_t *c, packet_info *pinfo)
 /* The same, asked on every TLS frame: looked up again only when the host
  * lists changed or the connection's server name or endpoints became known. */
 static const char *
-exchange_host(exch_conv_t *c, packet_info *pinfo)
+exchange_host(const exch_conv_t *c, exch_tls_state_t *t, packet_info *pinfo)
 {
-    guint facts = (c->sni ? 2u : 0u) | (c->have_endpoints ? 1u : 0u);
-    if (c->host_gen == hosts_gen && c->host_facts == facts)
-        return c->host_why;
-    c->host_gen = hosts_gen;
-    c->host_facts = facts;
-    const char *why = exchange_host_lookup(c, pinfo);
+    guint facts = (t->sni ? 2u : 0u) | (c->have_endpoints ? 1u : 0u);
+    if (t->host_gen == hosts_gen && t->host_facts == facts)
+        return t->host_why;
+    t->host_gen = hosts_gen;
+    t->host_facts = facts;
+    const char *why = exchange_host_lookup(c, t, pinfo);
     if (!why)
-        c->host_why = NULL;
-    else if (!c->host_why || strcmp(c->host_why, why) != 0)
-        c->host_why = wmem_strdup(wmem_file_scope(), why);
-    return c->host_why;
+        t->host_why = NULL;
+    else if (!t->host_why || strcmp(t->host_why, why) != 0)
+        t->host_why = wmem_strdup(wmem_file_scope(), why);
+    return t->host_why;
 }
 
 static gboolean
@@ -173,11 +177,11 @@ is_autodiscover_name(const char *sni)
  * authentication leg) does not count: only the run since the other side
  * last spoke.  Index 0 is client->server. */
 static exch_role_t
-flow_of(const exch_conv_t *c)
+flow_of(const exch_tls_state_t *t)
 {
-    if (c->run_bytes[0] >= FLOW_MIN_BYTES && c->run_records[0] >= FLOW_MIN_RECORDS)
+    if (t->run_bytes[0] >= FLOW_MIN_BYTES && t->run_records[0] >= FLOW_MIN_RECORDS)
         return EXCH_ROLE_RPC_IN;
-    if (c->run_bytes[1] >= FLOW_MIN_BYTES && c->run_records[1] >= FLOW_MIN_RECORDS)
+    if (t->run_bytes[1] >= FLOW_MIN_BYTES && t->run_records[1] >= FLOW_MIN_RECORDS)
         return EXCH_ROLE_RPC_OUT;
     return EXCH_ROLE_NONE;
 }
@@ -196,13 +200,13 @@ start_gap(const exch_conv_t *a, const exch_conv_t *b)
  * the same server endpoint opened within FLOW_PAIR_WINDOW seconds; the
  * nearest unpaired one is taken.  flow_convs holds only the unpaired. */
 static void
-flow_pair(exch_conv_t *c)
+flow_pair(const exch_conv_t *c, const exch_tls_state_t *t)
 {
-    exch_conv_t *best = NULL;
+    const exch_conv_t *best = NULL;
     double best_gap = FLOW_PAIR_WINDOW;
     for (wmem_list_frame_t *f = wmem_list_head(flow_convs); f; f = wmem_list_frame_next(f)) {
-        exch_conv_t *o = (exch_conv_t *)wmem_list_frame_data(f);
-        if (o->flow == c->flow || o->server.port != c->server.port ||
+        const exch_conv_t *o = exch_conv_find(GPOINTER_TO_UINT(wmem_list_frame_data(f)) - 1);
+        if (o->tls.flow == t->flow || o->server.port != c->server.port ||
             !addresses_equal(&o->server.addr, &c->server.addr))
             continue;
         double gap = start_gap(c, o);
@@ -212,24 +216,24 @@ flow_pair(exch_conv_t *c)
         }
     }
     if (!best) {
-        wmem_list_append(flow_convs, c);
+        wmem_list_append(flow_convs, GUINT_TO_POINTER(c->stream + 1));
         return;
     }
-    wmem_list_remove(flow_convs, best);
+    wmem_list_remove(flow_convs, GUINT_TO_POINTER(best->stream + 1));
     exch_conv_pair_flows(c, best);     /* best takes its role at its own next frame */
 }
 
 /* TLS bookkeeping of one frame (first pass): server name, and the
- * application data each side sent. */
+ * application data each side sent.  c is read, t (its c->tls) written. */
 void
-exch_tls_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
+exch_tls_analyze(packet_info *pinfo, proto_tree *tree, const exch_conv_t *c, exch_tls_state_t *t)
 {
     GPtrArray *sni = exch_field_all(tree, EXCH_F_TLS_SNI);
-    if (sni && !c->sni) {
+    if (sni && !t->sni) {
         const char *name = exch_field_str(sni, 0);
         if (name && *name) {
             char *lower = g_ascii_strdown(name, -1);
-            c->sni = wmem_strdup(wmem_file_scope(), lower);
+            t->sni = wmem_strdup(wmem_file_scope(), lower);
             g_free(lower);
         }
         exch_conv_set_endpoints(c, pinfo, TRUE);     /* the ClientHello's sender */
@@ -239,7 +243,7 @@ exch_tls_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
     GPtrArray *lengths = exch_field_all(tree, EXCH_F_TLS_RECORD_LENGTH);
     if (!types)
         return;
-    c->tls = TRUE;
+    t->seen = TRUE;
     if (!c->have_endpoints || !lengths)
         return;
     int dir = (addresses_equal(&pinfo->src, &c->client.addr) && pinfo->srcport == c->client.port) ? 0 : 1;
@@ -248,7 +252,7 @@ exch_tls_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
     guint32 hs_type, version;
     if (dir == 1 && exch_field_uint(tree, EXCH_F_TLS_HANDSHAKE_TYPE, &hs_type) &&
         exch_field_uint(tree, EXCH_F_TLS_SUPPORTED_VERSION, &version) && version == 0x0304)
-        c->tls13 = TRUE;
+        t->tls13 = TRUE;
 
     for (guint i = 0; i < types->len && i < lengths->len; i++) {
         guint32 type, len;
@@ -258,26 +262,26 @@ exch_tls_analyze(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
         /* TLS 1.3 hides the rest of the handshake in application-data
          * records: the server's before the client's Finished, and that
          * Finished, the client's first.  They are not data. */
-        if (c->tls13 && !c->client_finished) {
+        if (t->tls13 && !t->client_finished) {
             if (dir == 0)
-                c->client_finished = TRUE;
+                t->client_finished = TRUE;
             continue;
         }
-        c->app_bytes[dir] += len;
-        c->app_records[dir]++;
-        c->run_bytes[dir] += len;
-        c->run_records[dir]++;
-        c->run_bytes[!dir] = 0;
-        c->run_records[!dir] = 0;
+        t->app_bytes[dir] += len;
+        t->app_records[dir]++;
+        t->run_bytes[dir] += len;
+        t->run_records[dir]++;
+        t->run_bytes[!dir] = 0;
+        t->run_records[!dir] = 0;
     }
 }
 
 /* What can be said of a TLS connection without its plaintext (first pass,
  * after the HTTP evidence of the same frame). */
 void
-exch_tls_infer(packet_info *pinfo, exch_conv_t *c)
+exch_tls_infer(packet_info *pinfo, const exch_conv_t *c, exch_tls_state_t *t)
 {
-    if (!c->tls || c->http_seen || c->conf == EXCH_CONF_CERTAIN || c->not_exchange)
+    if (!t->seen || c->http.seen || c->conf == EXCH_CONF_CERTAIN || c->not_exchange)
         return;
     /* Inferred evidence cannot change a learned role, nor an inferred one
      * other than "unknown" (exch_conv_offer): nothing to work out. */
@@ -287,20 +291,20 @@ exch_tls_infer(packet_info *pinfo, exch_conv_t *c)
     exch_evidence_t ev = { 0 };
     ev.transport = EXCH_TRANSPORT_HTTPS;
     ev.conf = EXCH_CONF_INFERRED;
-    if (c->sni && is_autodiscover_name(c->sni)) {
+    if (t->sni && is_autodiscover_name(t->sni)) {
         ev.role = EXCH_ROLE_AUTODISCOVER;
         ev.text = wmem_strdup_printf(pinfo->pool, "TLS server name %s names an Autodiscover host; not decrypted",
-                                     c->sni);
+                                     t->sni);
         exch_conv_offer(c, pinfo, &ev);
         return;
     }
 
-    const char *why = exchange_host(c, pinfo);
+    const char *why = exchange_host(c, t, pinfo);
     if (!why)
         return;
-    if (c->flow == EXCH_ROLE_NONE && c->have_endpoints && (c->flow = flow_of(c)) != EXCH_ROLE_NONE)
-        flow_pair(c);
-    ev.role = c->flow_peer ? c->flow : EXCH_ROLE_UNKNOWN;
+    if (t->flow == EXCH_ROLE_NONE && c->have_endpoints && (t->flow = flow_of(t)) != EXCH_ROLE_NONE)
+        flow_pair(c, t);
+    ev.role = c->flow_peer ? t->flow : EXCH_ROLE_UNKNOWN;
     if (ev.role == EXCH_ROLE_UNKNOWN && c->role == EXCH_ROLE_UNKNOWN)
         return;                 /* said already */
     if (ev.role == EXCH_ROLE_UNKNOWN) {
@@ -311,7 +315,7 @@ exch_tls_infer(packet_info *pinfo, exch_conv_t *c)
                                      "TLS to an Exchange host (%s); not decrypted; data runs one way, from the %s "
                                      "(client %" PRIu64 " B, server %" PRIu64 " B so far), and stream %u to the "
                                      "same server, opened %.3f s apart, runs the other way: as an RPC/HTTP %s channel",
-                                     why, in ? "client" : "server", c->app_bytes[0], c->app_bytes[1],
+                                     why, in ? "client" : "server", t->app_bytes[0], t->app_bytes[1],
                                      c->flow_peer->stream,
                                      start_gap(c, c->flow_peer), in ? "IN" : "OUT");
     }

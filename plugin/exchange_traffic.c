@@ -3,7 +3,8 @@
  * fields of each first-pass frame: frames, bytes, requests (HTTP and
  * DCE/RPC), failed answers (DCE/RPC faults, HTTP errors but the 401 of an
  * authentication leg, MAPI/HTTP X-ResponseCode other than 0) and response
- * times (http.time, dcerpc.time).  It decides no role.
+ * times (http.time, dcerpc.time).  It decides no role, and writes only the
+ * conversation's c->traffic, reading nothing else of it.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -36,27 +37,28 @@ mapi_failed(GPtrArray *lines)
 }
 
 /* What the connections table counts for one frame (first pass): frames,
- * bytes, requests, failed answers and response times. */
+ * bytes, requests, failed answers and response times, into t (the
+ * conversation's traffic part: nothing else of it is read). */
 void
-exch_traffic_account(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
+exch_traffic_account(packet_info *pinfo, proto_tree *tree, exch_traffic_state_t *t)
 {
-    if (c->frames == 0)
-        c->start_rel = pinfo->rel_ts;   /* the connection's first frame */
-    c->frames++;
-    c->bytes += pinfo->fd->pkt_len;
-    c->last = pinfo->abs_ts;
+    if (t->frames == 0)
+        t->start_rel = pinfo->rel_ts;   /* the connection's first frame */
+    t->frames++;
+    t->bytes += pinfo->fd->pkt_len;
+    t->last = pinfo->abs_ts;
 
     GPtrArray *methods = exch_field_all(tree, EXCH_F_HTTP_METHOD);
-    c->requests += methods ? methods->len : 0;
+    t->requests += methods ? methods->len : 0;
     GPtrArray *ptypes = exch_field_all(tree, EXCH_F_DCERPC_PKT_TYPE);
     for (guint i = 0; ptypes && i < ptypes->len; i++) {
-        guint32 t;
-        if (!exch_field_uint_at(ptypes, i, &t))
+        guint32 ptype;
+        if (!exch_field_uint_at(ptypes, i, &ptype))
             continue;
-        if (t == DCERPC_REQUEST)
-            c->requests++;
-        else if (t == DCERPC_FAULT)
-            c->failures++;
+        if (ptype == DCERPC_REQUEST)
+            t->requests++;
+        else if (ptype == DCERPC_FAULT)
+            t->failures++;
     }
 
     /* 401 is the first leg of NTLM/Negotiate, not a failure. */
@@ -69,7 +71,7 @@ exch_traffic_account(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
     }
     if (!http_failed && codes && mapi_failed(exch_field_all(tree, EXCH_F_HTTP_RESPONSE_LINE)))
         http_failed = 1;
-    c->failures += http_failed;
+    t->failures += http_failed;
 
     /* Response times come with an HTTP response code or a DCE/RPC PDU:
      * most frames have neither, so their lookups are skipped. */
@@ -80,8 +82,8 @@ exch_traffic_account(packet_info *pinfo, proto_tree *tree, exch_conv_t *c)
         double secs;
         for (guint i = 0; a && i < a->len; i++) {
             if (exch_field_seconds(a, i, &secs)) {
-                c->time_sum += secs;
-                c->timed++;
+                t->time_sum += secs;
+                t->timed++;
             }
         }
     }

@@ -3,7 +3,9 @@
  *
  * Registers the protocol, its fields, expert infos, preferences and tap,
  * and turns the conversation state built by the evidence files into
- * generated tree items on every pass.  No decision is taken here.
+ * generated tree items on every pass.  No decision is taken here, and no
+ * state written: on the first pass it hands each evidence file the
+ * conversation (const) and the part that file owns.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -132,41 +134,41 @@ add_role(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const exch_conv_t 
     GEN(it);
     if (WANTED(hf_exchange_client_host))
         GEN(proto_tree_add_string(tree, hf_exchange_client_host, tvb, 0, 0, exch_attr_host(c, pinfo->pool)));
-    if (c->proc_name)
-        GEN(proto_tree_add_string(tree, hf_exchange_client_process, tvb, 0, 0, c->proc_name));
-    if (c->pid)
-        GEN(proto_tree_add_uint(tree, hf_exchange_client_pid, tvb, 0, 0, c->pid));
+    if (c->proc.name)
+        GEN(proto_tree_add_string(tree, hf_exchange_client_process, tvb, 0, 0, c->proc.name));
+    if (c->proc.pid)
+        GEN(proto_tree_add_uint(tree, hf_exchange_client_pid, tvb, 0, 0, c->proc.pid));
     GEN(proto_tree_add_string(tree, hf_exchange_client_source, tvb, 0, 0,
-                              val_to_str_const(c->proc_source, exch_proc_source_vals, "?")));
-    if (c->services && WANTED(hf_exchange_services)) {
+                              val_to_str_const(c->proc.source, exch_proc_source_vals, "?")));
+    if (c->http.services && WANTED(hf_exchange_services)) {
         wmem_strbuf_t *list = wmem_strbuf_new(pinfo->pool, "");
         for (int r = EXCH_ROLE_NONE + 1; r < EXCH_ROLE_COUNT; r++) {
-            if (c->services & (1u << r))
+            if (c->http.services & (1u << r))
                 wmem_strbuf_append_printf(list, "%s%s", wmem_strbuf_get_len(list) ? "," : "",
                                           val_to_str_const(r, exch_role_vals, "?"));
         }
         GEN(proto_tree_add_string(tree, hf_exchange_services, tvb, 0, 0, wmem_strbuf_get_str(list)));
     }
     const exch_conv_t *tc = exch_conv_target_source(c);
-    if (tc->target != EXCH_TARGET_NONE) {
+    if (tc->http.target != EXCH_TARGET_NONE) {
         GEN(proto_tree_add_string(tree, hf_exchange_rpc_target, tvb, 0, 0,
-                                  val_to_str_const(tc->target, exch_target_vals, "?")));
+                                  val_to_str_const(tc->http.target, exch_target_vals, "?")));
         if (WANTED(hf_exchange_rpc_target_evidence))
             GEN(proto_tree_add_string(tree, hf_exchange_rpc_target_evidence, tvb, 0, 0,
-                                      tc == c ? c->target_evidence
+                                      tc == c ? c->http.target_evidence
                                               : wmem_strdup_printf(pinfo->pool, "IN channel (stream %u): %s",
-                                                                   tc->stream, tc->target_evidence)));
+                                                                   tc->stream, tc->http.target_evidence)));
     }
-    if (c->have_cookie)
-        GEN(proto_tree_add_guid(tree, hf_exchange_rpch_cookie, tvb, 0, 0, &c->cookie));
+    if (c->http.have_cookie)
+        GEN(proto_tree_add_guid(tree, hf_exchange_rpch_cookie, tvb, 0, 0, &c->http.cookie));
     if (c->peer)
         GEN(proto_tree_add_uint(tree, hf_exchange_rpch_peer_stream, tvb, 0, 0, c->peer->stream));
-    if (c->client_app)
-        GEN(proto_tree_add_string(tree, hf_exchange_client_application, tvb, 0, 0, c->client_app));
-    if (c->mailbox)
-        GEN(proto_tree_add_string(tree, hf_exchange_mailbox, tvb, 0, 0, c->mailbox));
-    if (c->sni)
-        GEN(proto_tree_add_string(tree, hf_exchange_tls_server_name, tvb, 0, 0, c->sni));
+    if (c->http.client_app)
+        GEN(proto_tree_add_string(tree, hf_exchange_client_application, tvb, 0, 0, c->http.client_app));
+    if (c->http.mailbox)
+        GEN(proto_tree_add_string(tree, hf_exchange_mailbox, tvb, 0, 0, c->http.mailbox));
+    if (c->tls.sni)
+        GEN(proto_tree_add_string(tree, hf_exchange_tls_server_name, tvb, 0, 0, c->tls.sni));
 #undef WANTED
 #undef GEN
 }
@@ -186,20 +188,20 @@ add_health(packet_info *pinfo, proto_item *top, const exch_conv_t *c)
         expert_add_info_format(pinfo, top, &ei_exchange_rpc_http_deprecated,
                                "Outlook uses RPC over HTTP (%s channel): deprecated, MAPI over HTTP replaces it",
                                c->role == EXCH_ROLE_RPC_IN ? "IN" : "OUT");
-        if (c->have_cookie && !c->peer)
+        if (c->http.have_cookie && !c->peer)
             expert_add_info_format(pinfo, top, &ei_exchange_channel_unpaired,
                                    "RPC/HTTP %s channel of virtual connection %s has no %s channel in this capture",
-                                   c->role == EXCH_ROLE_RPC_IN ? "IN" : "OUT", guid_to_str(pinfo->pool, &c->cookie),
+                                   c->role == EXCH_ROLE_RPC_IN ? "IN" : "OUT", guid_to_str(pinfo->pool, &c->http.cookie),
                                    c->role == EXCH_ROLE_RPC_IN ? "OUT" : "IN");
     }
     guint n = exch_conv_concurrent_peers(c);
     if (n > 1)
         expert_add_info_format(pinfo, top, &ei_exchange_extra_connection,
                                "%s%s%u holds %u concurrent %s connections over %s to the same %s; the transport "
-                               "needs one", c->proc_name ? c->proc_name : "process", c->pid ? " PID " : "",
-                               c->pid, n, val_to_str_const(c->role, exch_role_vals, "?"),
+                               "needs one", c->proc.name ? c->proc.name : "process", c->proc.pid ? " PID " : "",
+                               c->proc.pid, n, val_to_str_const(c->role, exch_role_vals, "?"),
                                val_to_str_const(c->transport, exch_transport_vals, "?"),
-                               c->mailbox ? "mailbox" : "server");
+                               c->http.mailbox ? "mailbox" : "server");
 }
 
 static int
@@ -215,17 +217,20 @@ dissect_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
         return 0;
 
     gboolean first = !PINFO_FD_VISITED(pinfo);
-    exch_conv_t *c = exch_conv_get(pinfo, first);
+    exch_conv_parts_t own;
+    const exch_conv_t *c = exch_conv_get(pinfo, first, &own);
     if (!c)
         return 0;
     if (first) {
+        /* Each evidence file reads the whole conversation and writes only
+         * its own part; exchange_conv.c writes the rest. */
         exch_fields_frame(pinfo);
-        exch_tls_analyze(pinfo, tree, c);
-        exch_http_analyze(pinfo, tree, c);
-        exch_rpc_analyze(pinfo, tree, c);
-        exch_tls_infer(pinfo, c);
-        exch_traffic_account(pinfo, tree, c);
-        exch_attr_analyze(pinfo, tree, c);
+        exch_tls_analyze(pinfo, tree, c, own.tls);
+        exch_http_analyze(pinfo, tree, c, own.http);
+        exch_rpc_analyze(pinfo, tree, c, own.rpc);
+        exch_tls_infer(pinfo, c, own.tls);
+        exch_traffic_account(pinfo, tree, own.traffic);
+        exch_attr_analyze(pinfo, tree, c, own.proc);
         exch_fields_frame_done();
     }
 
