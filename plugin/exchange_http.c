@@ -283,7 +283,8 @@ scan_channel_body(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo
 }
 
 static void
-rpch_request(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, proto_tree *tree, gboolean in, const char *uri)
+rpch_request(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, proto_tree *tree, gboolean in,
+             const char *uri)
 {
     exch_conv_set_transport(c, EXCH_TRANSPORT_RPC_HTTP);   /* a channel request, before any role */
     /* Which channel it would be; not yet a service of the frame, as an echo
@@ -352,7 +353,8 @@ autodiscover_answer(const exch_conv_t *c, const exch_http_state_t *h, packet_inf
 /* ---- MAPI/HTTP, EWS, Autodiscover, OAB ---- */
 
 static void
-service_request(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, proto_tree *tree, const char *method, const char *uri)
+service_request(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, proto_tree *tree,
+                const char *method, const char *uri)
 {
     const char *path = uri_path(uri);
     for (size_t i = 0; i < G_N_ELEMENTS(services); i++) {
