@@ -211,6 +211,10 @@ typedef struct exch_conv_s {
      * pair; nothing writes through them. */
     const struct exch_conv_s *peer;      /* RPC/HTTP: the other channel of the virtual connection */
     const struct exch_conv_s *flow_peer; /* TLS: the opposite one-way connection it pairs with */
+    /* Health, worked out after the first pass (read on later passes only):
+     * connections of the same process serving what this one serves at the
+     * same time, itself included; 0 when the process is not known. */
+    guint            concurrent;
 
     exch_rpc_state_t     rpc;
     exch_http_state_t    http;
@@ -382,9 +386,8 @@ void         exch_tls_infer(packet_info *pinfo, const exch_conv_t *c, exch_tls_s
 /* ---- exchange_traffic.c: the connections table's counters ---- */
 void         exch_traffic_account(packet_info *pinfo, proto_tree *tree, exch_traffic_state_t *own);
 
-/* ---- exchange_conv.c: the index of connections, health ---- */
+/* ---- exchange_conv.c: the index of connections ---- */
 void         exch_conv_reset(void);
-guint        exch_conv_concurrent_peers(const exch_conv_t *c);
 
 /* ---- exchange_attribution.c: which client process owns a connection ---- */
 extern const char *exch_pref_process_map;

@@ -24,7 +24,11 @@
  * Each part of exch_conv_t (rpc, http, tls, traffic, proc) is written by
  * the one file its type names; exch_conv_get() hands the first pass's
  * caller write access to them.  State is written on the first pass only;
- * later passes read it.
+ * later passes read it, but for one thing this file works out once the
+ * first pass is over (at the first later-pass lookup, and again only if the
+ * first pass went on since, as in a live capture): each connection's
+ * health, how many connections its process holds for the same need at the
+ * same time (exch_conv_t.concurrent).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -46,11 +50,13 @@ static exch_conv_t **by_stream;
 static guint32 by_stream_len, by_stream_cap;
 static guint32 first_pass_frames;  /* TCP frames the first pass has seen */
 
-/* Attributed Exchange connections by (role, transport, process): what
- * exch_conv_concurrent_peers() compares, built after the first pass and
- * again only if it went on (a live capture). */
-static GHashTable *peer_buckets;   /* bucket hash -> GPtrArray of exch_conv_t* */
-static guint32 peer_buckets_frames;
+/* Health (exch_conv_t.concurrent) is worked out once the first pass is
+ * over, at the first later-pass lookup, and again only if the first pass
+ * went on since (a live capture). */
+static gboolean health_known;
+static guint32 health_frames;      /* first_pass_frames when it was */
+
+static void health_update(wmem_allocator_t *scratch);
 
 const value_string exch_role_vals[] = {
     { EXCH_ROLE_NONE,            "none" },
@@ -219,6 +225,8 @@ exch_conv_get(packet_info *pinfo, gboolean create, exch_conv_parts_t *parts)
     exch_conv_t *c = stream < by_stream_len ? by_stream[stream] : NULL;
     if (create)
         first_pass_frames++;
+    else if (c)
+        health_update(pinfo->pool);
     if (c || !create) {
         if (c && create)
             give_parts(c, parts);
@@ -451,9 +459,7 @@ exch_conv_reset(void)
     by_stream_len = by_stream_cap = 0;
     last_state.valid = FALSE;           /* its pointer was into the closed file */
     first_pass_frames = 0;
-    if (peer_buckets)
-        g_hash_table_destroy(peer_buckets);
-    peer_buckets = NULL;
+    health_known = FALSE;
 }
 
 static gboolean
@@ -465,8 +471,8 @@ same_str(const char *a, const char *b)
 static gboolean
 same_process(const exch_conv_t *a, const exch_conv_t *b)
 {
-    return a->proc.source == b->proc.source && a->proc.pid == b->proc.pid && same_str(a->proc.name, b->proc.name) &&
-           same_str(a->proc.host, b->proc.host) &&
+    return a->proc.source == b->proc.source && a->proc.pid == b->proc.pid &&
+           same_str(a->proc.name, b->proc.name) && same_str(a->proc.host, b->proc.host) &&
            (a->proc.host || (a->have_endpoints && b->have_endpoints && addresses_equal(&a->client.addr, &b->client.addr)));
 }
 
@@ -481,7 +487,8 @@ same_need(const exch_conv_t *a, const exch_conv_t *b)
         return FALSE;
     switch (a->transport) {
     case EXCH_TRANSPORT_MAPI_HTTP:
-        return (a->role == EXCH_ROLE_MAILBOX || a->role == EXCH_ROLE_DIRECTORY) && same_str(a->http.mailbox, b->http.mailbox);
+        return (a->role == EXCH_ROLE_MAILBOX || a->role == EXCH_ROLE_DIRECTORY) &&
+               same_str(a->http.mailbox, b->http.mailbox);
     case EXCH_TRANSPORT_RPC_HTTP:
         return exch_conv_target_source(a)->http.target == exch_conv_target_source(b)->http.target &&
                same_str(exch_conv_server_name(a), exch_conv_server_name(b));
@@ -502,49 +509,53 @@ peer_bucket(const exch_conv_t *c)
            c->proc.pid * 2654435761u + (c->proc.name ? g_str_hash(c->proc.name) : 0u);
 }
 
-static void
-peer_buckets_build(void)
+static gboolean
+attributed(const exch_conv_t *c)
 {
-    if (peer_buckets && peer_buckets_frames == first_pass_frames)
-        return;
-    if (peer_buckets)
-        g_hash_table_remove_all(peer_buckets);
-    else
-        peer_buckets = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
-                                             (GDestroyNotify)g_ptr_array_unref);
-    peer_buckets_frames = first_pass_frames;
-    for (guint32 i = 0; i < by_stream_len; i++) {
-        exch_conv_t *o = by_stream[i];
-        if (!o || o->role == EXCH_ROLE_NONE || o->proc.source == EXCH_PROC_NONE)
-            continue;
-        gpointer key = GUINT_TO_POINTER(peer_bucket(o));
-        GPtrArray *a = (GPtrArray *)g_hash_table_lookup(peer_buckets, key);
-        if (!a) {
-            a = g_ptr_array_new();
-            g_hash_table_insert(peer_buckets, key, a);
-        }
-        g_ptr_array_add(a, o);
-    }
+    return c->role != EXCH_ROLE_NONE && c->proc.source != EXCH_PROC_NONE;
 }
 
-/* How many connections of c's process serve what c serves at the same
- * time as c (c included); 0 when c's process is not known.  Read after the
- * first pass. */
-guint
-exch_conv_concurrent_peers(const exch_conv_t *c)
+/* Set every connection's concurrent: how many connections of its process
+ * serve what it serves at the same time as it (itself included); 0 when
+ * its process is not known.  The buckets are scratch (packet scope): only
+ * the counts stay, in the connections. */
+static void
+health_update(wmem_allocator_t *scratch)
 {
-    if (c->proc.source == EXCH_PROC_NONE || c->role == EXCH_ROLE_NONE || !by_stream)
-        return 0;
-    peer_buckets_build();
-    GPtrArray *bucket = (GPtrArray *)g_hash_table_lookup(peer_buckets, GUINT_TO_POINTER(peer_bucket(c)));
-    guint n = 0;
-    for (guint i = 0; bucket && i < bucket->len; i++) {
-        const exch_conv_t *o = (const exch_conv_t *)g_ptr_array_index(bucket, i);
-        if (o != c && (!same_need(c, o) || !same_process(c, o)))
+    if (health_known && health_frames == first_pass_frames)
+        return;
+    health_known = TRUE;
+    health_frames = first_pass_frames;
+
+    wmem_map_t *buckets = wmem_map_new(scratch, g_direct_hash, g_direct_equal);
+    for (guint32 i = 0; i < by_stream_len; i++) {
+        const exch_conv_t *o = by_stream[i];
+        if (!o || !attributed(o))
             continue;
-        /* Lifetimes overlap: each starts before the other's last frame. */
-        if (nstime_cmp(&o->start, &c->traffic.last) <= 0 && nstime_cmp(&c->start, &o->traffic.last) <= 0)
-            n++;
+        gpointer key = GUINT_TO_POINTER(peer_bucket(o));
+        wmem_array_t *a = (wmem_array_t *)wmem_map_lookup(buckets, key);
+        if (!a) {
+            a = wmem_array_new(scratch, sizeof o);
+            wmem_map_insert(buckets, key, a);
+        }
+        wmem_array_append_one(a, o);
     }
-    return n;
+    for (guint32 i = 0; i < by_stream_len; i++) {
+        exch_conv_t *c = by_stream[i];
+        if (!c)
+            continue;
+        c->concurrent = 0;
+        if (!attributed(c))
+            continue;
+        wmem_array_t *bucket = (wmem_array_t *)wmem_map_lookup(buckets, GUINT_TO_POINTER(peer_bucket(c)));
+        guint n = bucket ? wmem_array_get_count(bucket) : 0;
+        for (guint k = 0; k < n; k++) {
+            const exch_conv_t *o = *(const exch_conv_t **)wmem_array_index(bucket, k);
+            if (o != c && (!same_need(c, o) || !same_process(c, o)))
+                continue;
+            /* Lifetimes overlap: each starts before the other's last frame. */
+            if (nstime_cmp(&o->start, &c->traffic.last) <= 0 && nstime_cmp(&c->start, &o->traffic.last) <= 0)
+                c->concurrent++;
+        }
+    }
 }

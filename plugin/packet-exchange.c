@@ -191,10 +191,11 @@ add_health(packet_info *pinfo, proto_item *top, const exch_conv_t *c)
         if (c->http.have_cookie && !c->peer)
             expert_add_info_format(pinfo, top, &ei_exchange_channel_unpaired,
                                    "RPC/HTTP %s channel of virtual connection %s has no %s channel in this capture",
-                                   c->role == EXCH_ROLE_RPC_IN ? "IN" : "OUT", guid_to_str(pinfo->pool, &c->http.cookie),
+                                   c->role == EXCH_ROLE_RPC_IN ? "IN" : "OUT",
+                                   guid_to_str(pinfo->pool, &c->http.cookie),
                                    c->role == EXCH_ROLE_RPC_IN ? "OUT" : "IN");
     }
-    guint n = exch_conv_concurrent_peers(c);
+    guint n = c->concurrent;
     if (n > 1)
         expert_add_info_format(pinfo, top, &ei_exchange_extra_connection,
                                "%s%s%u holds %u concurrent %s connections over %s to the same %s; the transport "
