@@ -228,24 +228,9 @@ write('bad-partly.txt', partly)
 
 # ---- maps for the RPC/HTTP, RPC/TCP, multi-client and extra-mailbox captures
 
-def tasklist2(rows):
-    out = ["", "Image Name                     PID Session Name        Session#    Mem Usage",
-           "========================= ======== ================ =========== ============"]
-    for name, pid, sess, num, mem in rows:
-        out.append(f"{name:<25} {pid:>8} {sess:<16} {num:>11} {mem:>12}")
-    return out
-
-
-def netstat2(rows):
-    out = ["", "Active Connections", "", "  Proto  Local Address          Foreign Address        State           PID"]
-    for local, remote, state, pid in rows:
-        out.append(f"  TCP    {local:<22} {remote:<22} {state:<15} {pid}")
-    return out
-
-
-def write_crlf(name, lines):
-    with open(os.path.join(OUT, name), 'w', newline='') as f:
-        f.write('\r\n'.join(lines) + '\r\n')
+def tcp(rows):
+    """netstat rows from (local, remote, state, pid): the maps below list TCP only."""
+    return [('TCP', local, remote, state, pid) for local, remote, state, pid in rows]
 
 
 TL = [("System Idle Process", 0, "Services", 0, "8 K"), ("System", 4, "Services", 0, "2,368 K"),
@@ -254,24 +239,24 @@ TL = [("System Idle Process", 0, "Services", 0, "8 K"), ("System", 4, "Services"
 BASE_NET = [("0.0.0.0:135", "0.0.0.0:0", "LISTENING", 1234), ("0.0.0.0:445", "0.0.0.0:0", "LISTENING", 4)]
 PROMPT = "C:\\Users\\alice>"
 
-write_crlf('rpc-http-outlook.txt',
-           [PROMPT + "tasklist"] + tasklist2(TL) + ["", PROMPT + "netstat -ano -p TCP"] +
-           netstat2(BASE_NET + [(f"192.168.2.56:{p}", "192.168.2.50:443", "ESTABLISHED", 4028)
+write('rpc-http-outlook.txt',
+           [PROMPT + "tasklist"] + tasklist(TL) + ["", PROMPT + "netstat -ano -p TCP"] +
+           netstat(tcp(BASE_NET + [(f"192.168.2.56:{p}", "192.168.2.50:443", "ESTABLISHED", 4028)
                                 for p in range(50701, 50705)]
-                    + [("192.168.2.56:50710", "142.250.1.1:443", "ESTABLISHED", 7312)]))
+                    + [("192.168.2.56:50710", "142.250.1.1:443", "ESTABLISHED", 7312)])))
 
 RPC_TCP = [("192.168.2.56:50701", "192.168.2.50:135", "TIME_WAIT", 0),
            ("192.168.2.56:50702", "192.168.2.50:59532", "ESTABLISHED", 4028),
            ("192.168.2.56:50703", "192.168.2.50:59532", "ESTABLISHED", 4028),
            ("192.168.2.56:50704", "192.168.2.50:59531", "ESTABLISHED", 4028),
            ("192.168.2.56:50705", "192.168.2.50:59531", "ESTABLISHED", 4028)]
-write_crlf('rpc-tcp-outlook.txt',
-           [PROMPT + "tasklist"] + tasklist2(TL) + ["", PROMPT + "netstat -ano"] + netstat2(BASE_NET + RPC_TCP))
+write('rpc-tcp-outlook.txt',
+           [PROMPT + "tasklist"] + tasklist(TL) + ["", PROMPT + "netstat -ano"] + netstat(tcp(BASE_NET + RPC_TCP)))
 
-write_crlf('extra-mailbox.txt',
-           [PROMPT + "tasklist /FI \"IMAGENAME eq OUTLOOK.EXE\""] + tasklist2([TL[4]]) +
+write('extra-mailbox.txt',
+           [PROMPT + "tasklist /FI \"IMAGENAME eq OUTLOOK.EXE\""] + tasklist([TL[4]]) +
            ["", PROMPT + "netstat -ano -p TCP"] +
-           netstat2([(f"192.168.2.56:{p}", "192.168.2.50:80", "ESTABLISHED", 4028) for p in range(50701, 50705)]))
+           netstat(tcp([(f"192.168.2.56:{p}", "192.168.2.50:80", "ESTABLISHED", 4028) for p in range(50701, 50705)])))
 
 TL_A = TL + [("ms-teams.exe", 9100, "Console", 1, "402,112 K")]
 NET_A = BASE_NET + [("192.168.2.56:50701", "192.168.2.50:80", "ESTABLISHED", 4028),
@@ -282,8 +267,8 @@ TL_B = [("System", 4, "Services", 0, "2,368 K"), ("svchost.exe", 1100, "Services
 NET_B = [("0.0.0.0:135", "0.0.0.0:0", "LISTENING", 1100), ("192.168.2.57:51001", "192.168.2.50:135", "TIME_WAIT", 0)] + \
     [(f"192.168.2.57:{p}", f"192.168.2.50:{port}", "ESTABLISHED", 5120)
      for p, port in ((51002, 59532), (51003, 59532), (51004, 59531), (51005, 59531))]
-write_crlf('multi-client.txt',
-           ["#host PC-ALICE", "C:\\Users\\alice>tasklist"] + tasklist2(TL_A) +
-           ["", "C:\\Users\\alice>netstat -ano -p TCP"] + netstat2(NET_A) +
-           ["", "#host PC-BOB", "C:\\Users\\bob>tasklist"] + tasklist2(TL_B) +
-           ["", "C:\\Users\\bob>netstat -ano -p TCP"] + netstat2(NET_B))
+write('multi-client.txt',
+           ["#host PC-ALICE", "C:\\Users\\alice>tasklist"] + tasklist(TL_A) +
+           ["", "C:\\Users\\alice>netstat -ano -p TCP"] + netstat(tcp(NET_A)) +
+           ["", "#host PC-BOB", "C:\\Users\\bob>tasklist"] + tasklist(TL_B) +
+           ["", "C:\\Users\\bob>netstat -ano -p TCP"] + netstat(tcp(NET_B)))
