@@ -302,13 +302,13 @@ GPtrArray  *exch_field_all(proto_tree *tree, exch_field_t f);
 gboolean    exch_field_uint(proto_tree *tree, exch_field_t f, guint32 *out);
 /* The index-th occurrence of exch_field_all()'s answer, read by its real
  * type: FALSE/NULL (and one warning per field) for a type they cannot read. */
-gboolean    exch_field_uint_at(GPtrArray *a, guint index, guint32 *out);
-gboolean    exch_field_guid_at(GPtrArray *a, guint index, e_guid_t *out);
-gboolean    exch_field_ipv4_at(GPtrArray *a, guint index, guint32 *out_net_order);
-gboolean    exch_field_seconds(GPtrArray *a, guint index, double *out);
-const char *exch_field_str(GPtrArray *a, guint index);
-const guint8 *exch_field_bytes(GPtrArray *a, guint index, guint *len);
-void        exch_field_where(GPtrArray *a, guint index, const void **source, gint *start);
+gboolean    exch_field_uint_at(GPtrArray *a, guint which, guint32 *out);
+gboolean    exch_field_guid_at(GPtrArray *a, guint which, e_guid_t *out);
+gboolean    exch_field_ipv4_at(GPtrArray *a, guint which, guint32 *out_net_order);
+gboolean    exch_field_seconds(GPtrArray *a, guint which, double *out);
+const char *exch_field_str(GPtrArray *a, guint which);
+const guint8 *exch_field_bytes(GPtrArray *a, guint which, guint *len);
+void        exch_field_where(GPtrArray *a, guint which, const void **source, gint *start);
 
 /* ---- exchange_conv.c: conversation state and the decision rule ---- */
 void         exch_conv_init(int proto);

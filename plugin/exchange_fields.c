@@ -206,17 +206,17 @@ unreadable(const field_info *fi, const char *wanted)
 }
 
 static field_info *
-nth(GPtrArray *a, guint index)
+nth(GPtrArray *a, guint which)
 {
-    return (a && index < a->len) ? (field_info *)g_ptr_array_index(a, index) : NULL;
+    return (a && which < a->len) ? (field_info *)g_ptr_array_index(a, which) : NULL;
 }
 
-/* The index-th occurrence when it has the one type a reader takes, else NULL
+/* The which-th occurrence when it has the one type a reader takes, else NULL
  * (and the field is said to be unreadable). */
 static field_info *
-nth_of_type(GPtrArray *a, guint index, enum ftenum type, const char *wanted)
+nth_of_type(GPtrArray *a, guint which, enum ftenum type, const char *wanted)
 {
-    field_info *fi = nth(a, index);
+    field_info *fi = nth(a, which);
     if (fi && fi->hfinfo->type != type) {
         unreadable(fi, wanted);
         return NULL;
@@ -225,9 +225,9 @@ nth_of_type(GPtrArray *a, guint index, enum ftenum type, const char *wanted)
 }
 
 gboolean
-exch_field_uint_at(GPtrArray *a, guint index, guint32 *out)
+exch_field_uint_at(GPtrArray *a, guint which, guint32 *out)
 {
-    field_info *fi = nth(a, index);
+    field_info *fi = nth(a, which);
     if (!fi)
         return FALSE;
     switch (fi->hfinfo->type) {
@@ -264,9 +264,9 @@ exch_field_uint(proto_tree *tree, exch_field_t f, guint32 *out)
 }
 
 gboolean
-exch_field_guid_at(GPtrArray *a, guint index, e_guid_t *out)
+exch_field_guid_at(GPtrArray *a, guint which, e_guid_t *out)
 {
-    field_info *fi = nth_of_type(a, index, FT_GUID, "a GUID");
+    field_info *fi = nth_of_type(a, which, FT_GUID, "a GUID");
     if (!fi)
         return FALSE;
     *out = *fvalue_get_guid(EXCH_FI_VALUE(fi));
@@ -277,20 +277,20 @@ exch_field_guid_at(GPtrArray *a, guint index, e_guid_t *out)
  * field covers, which mean the same in every series: the fvalue getters
  * for FT_IPv4 differ between them (4.0 answered fvalue_get_uinteger). */
 gboolean
-exch_field_ipv4_at(GPtrArray *a, guint index, guint32 *out_net_order)
+exch_field_ipv4_at(GPtrArray *a, guint which, guint32 *out_net_order)
 {
-    field_info *fi = nth_of_type(a, index, FT_IPv4, "an IPv4 address");
+    field_info *fi = nth_of_type(a, which, FT_IPv4, "an IPv4 address");
     if (!fi || fi->length != 4 || !fi->ds_tvb || tvb_captured_length_remaining(fi->ds_tvb, fi->start) < 4)
         return FALSE;
     *out_net_order = tvb_get_ipv4(fi->ds_tvb, fi->start);
     return TRUE;
 }
 
-/* The index-th occurrence of a relative-time field, in seconds. */
+/* The which-th occurrence of a relative-time field, in seconds. */
 gboolean
-exch_field_seconds(GPtrArray *a, guint index, double *out)
+exch_field_seconds(GPtrArray *a, guint which, double *out)
 {
-    field_info *fi = nth_of_type(a, index, FT_RELATIVE_TIME, "a relative time");
+    field_info *fi = nth_of_type(a, which, FT_RELATIVE_TIME, "a relative time");
     if (!fi)
         return FALSE;
     *out = nstime_to_sec(fvalue_get_time(EXCH_FI_VALUE(fi)));
@@ -300,9 +300,9 @@ exch_field_seconds(GPtrArray *a, guint index, double *out)
 /* The bytes a field covers in its data source (what it was decoded from),
  * whatever its type; NULL when they are not there. */
 const guint8 *
-exch_field_bytes(GPtrArray *a, guint index, guint *len)
+exch_field_bytes(GPtrArray *a, guint which, guint *len)
 {
-    field_info *fi = nth(a, index);
+    field_info *fi = nth(a, which);
     if (!fi || !fi->ds_tvb || fi->start < 0 || fi->length <= 0)
         return NULL;
     gint avail = tvb_captured_length_remaining(fi->ds_tvb, fi->start);
@@ -312,22 +312,22 @@ exch_field_bytes(GPtrArray *a, guint index, guint *len)
     return tvb_get_ptr(fi->ds_tvb, fi->start, *len);
 }
 
-/* Where the index-th occurrence sits, to put several fields in wire order. */
+/* Where the which-th occurrence sits, to put several fields in wire order. */
 void
-exch_field_where(GPtrArray *a, guint index, const void **source, gint *start)
+exch_field_where(GPtrArray *a, guint which, const void **source, gint *start)
 {
-    field_info *fi = nth(a, index);
+    field_info *fi = nth(a, which);
     *source = fi ? (const void *)fi->ds_tvb : NULL;
     *start = fi ? fi->start : 0;
 }
 
-/* The string value of the index-th occurrence, or NULL.  A field that is
+/* The string value of the which-th occurrence, or NULL.  A field that is
  * bytes in this series (http.file_data from 4.2 on) is read as text from
  * the bytes it covers, up to the first NUL, in the frame's pool. */
 const char *
-exch_field_str(GPtrArray *a, guint index)
+exch_field_str(GPtrArray *a, guint which)
 {
-    field_info *fi = nth(a, index);
+    field_info *fi = nth(a, which);
     if (!fi)
         return NULL;
     switch (fi->hfinfo->type) {
@@ -335,7 +335,7 @@ exch_field_str(GPtrArray *a, guint index)
         return fvalue_get_string(EXCH_FI_VALUE(fi));
     case FT_BYTES: case FT_UINT_BYTES: {
         guint len = 0;
-        const guint8 *p = frame_pool ? exch_field_bytes(a, index, &len) : NULL;
+        const guint8 *p = frame_pool ? exch_field_bytes(a, which, &len) : NULL;
         return p ? wmem_strndup(frame_pool, (const char *)p, MIN(len, EXCH_TEXT_MAX)) : NULL;
     }
     default:

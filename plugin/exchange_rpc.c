@@ -162,7 +162,7 @@ typedef struct {
     gint         start;
     exch_field_t kind;
     GPtrArray   *found;         /* the field's occurrences ... */
-    guint        index;         /* ... and which one this is */
+    guint        which;         /* ... and which one this is */
 } tower_item_t;
 
 static int
@@ -290,17 +290,17 @@ epm_from_fields(const exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
             in_tower = TRUE;
             break;
         case EXCH_F_EPM_UUID:
-            if (!t.have_uuid && exch_field_guid_at(it->found, it->index, &g)) {
+            if (!t.have_uuid && exch_field_guid_at(it->found, it->which, &g)) {
                 t.iface = exch_dcerpc_iface(&g);
                 t.have_uuid = TRUE;
             }
             break;
         case EXCH_F_EPM_TCP_PORT:
-            if (exch_field_uint_at(it->found, it->index, &v))
+            if (exch_field_uint_at(it->found, it->which, &v))
                 t.port = (guint16)v;
             break;
         case EXCH_F_EPM_IP:
-            if (exch_field_ipv4_at(it->found, it->index, &v))
+            if (exch_field_ipv4_at(it->found, it->which, &v))
                 t.ipv4 = v;
             break;
         default:

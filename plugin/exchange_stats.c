@@ -295,9 +295,9 @@ conns_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const v
     if (cr) {
         /* Same stream, same place: the row's block is overwritten. */
         gboolean found;
-        guint index = row_position(t, cr->row, conn_row_cmp, &found);
-        free_row(t, index);
-        stat_tap_init_table_row(t, index, COL_COUNT, row);
+        guint pos = row_position(t, cr->row, conn_row_cmp, &found);
+        free_row(t, pos);
+        stat_tap_init_table_row(t, pos, COL_COUNT, row);
     } else {
         cr = g_new0(conn_row_t, 1);
         cr->row = insert_row(t, COL_COUNT, row, conn_row_cmp);
