@@ -245,21 +245,35 @@ typedef struct {
 
 /* What the first pass found in one frame, kept (file scope) only for frames
  * where something happened, so later passes show the same tree and expert
- * info without re-reading foreign fields.  Each field's writer is beside it;
- * the flags only ever go from FALSE to TRUE. */
+ * info without re-reading foreign fields.  One record per writer, each under
+ * its own key; the UI reads them read-only (exch_frame_part(..., FALSE)).
+ * The flags only ever go from FALSE to TRUE. */
+typedef enum {
+    EXCH_FRAME_CONV,            /* exch_frame_t, written by exchange_conv.c */
+    EXCH_FRAME_RPC,             /* exch_frame_rpc_t, written by exchange_rpc.c */
+    EXCH_FRAME_HTTP             /* exch_frame_http_t, written by exchange_http.c */
+} exch_frame_key_t;
+
 typedef struct {
-    wmem_array_t *learned;      /* exchange_rpc.c: exch_learned_t, endpoints learned here */
-    gboolean      decided;      /* exchange_conv.c: evidence in this frame was taken */
-    exch_role_t   previous_role;/* exchange_conv.c: role before this frame */
-    exch_role_t   new_role;     /* exchange_conv.c: role after this frame */
-    const char   *evidence;     /* exchange_conv.c: the evidence taken here (file scope) */
-    gboolean      updated;      /* exchange_conv.c, exchange_http.c: evidence here added interfaces,
-                                 * a service or a target, role unchanged */
-    const char   *request_type; /* exchange_http.c: MAPI/HTTP X-RequestType of a request in this frame */
-    const char   *service;      /* exchange_http.c: Exchange service of an HTTP request in this frame */
-    gboolean      learn_limit;  /* exchange_rpc.c: learning stopped here: table full */
-    gboolean      bad_bind;     /* exchange_rpc.c, exchange_http.c: our own BIND parser met a malformed PDU */
+    gboolean      decided;      /* evidence in this frame was taken */
+    exch_role_t   previous_role;/* role before this frame */
+    exch_role_t   new_role;     /* role after this frame */
+    const char   *evidence;     /* the evidence taken here (file scope) */
+    gboolean      updated;      /* evidence here added interfaces, role unchanged */
 } exch_frame_t;
+
+typedef struct {
+    wmem_array_t *learned;      /* exch_learned_t, endpoints learned here */
+    gboolean      learn_limit;  /* learning stopped here: table full */
+    gboolean      bad_bind;     /* our own BIND parser met a malformed PDU */
+} exch_frame_rpc_t;
+
+typedef struct {
+    const char   *request_type; /* MAPI/HTTP X-RequestType of a request in this frame */
+    const char   *service;      /* Exchange service of an HTTP request in this frame */
+    gboolean      updated;      /* a new service or RPC target, role unchanged */
+    gboolean      bad_bind;     /* a malformed BIND inside an RPC/HTTP channel */
+} exch_frame_http_t;
 
 /* ---- exchange_fields.c: foreign fields of interest ---- */
 typedef enum {
@@ -316,7 +330,10 @@ void         exch_conv_init(int proto);
  * (create): then *parts, if asked, gets write access to its parts. */
 const exch_conv_t *exch_conv_get(packet_info *pinfo, gboolean create, exch_conv_parts_t *parts);
 const exch_conv_t *exch_conv_find(guint32 stream);
-exch_frame_t*exch_frame_get(packet_info *pinfo, gboolean create);
+/* This frame's record under key, created (zeroed, size bytes) on the first
+ * pass if create; NULL if there is none.  Only key's writer creates. */
+void        *exch_frame_part(packet_info *pinfo, exch_frame_key_t key, gsize size, gboolean create);
+#define EXCH_FRAME_PART(pinfo, type, key, create) ((type *)exch_frame_part((pinfo), (key), sizeof(type), (create)))
 /* The only writers of exchange_conv.c's fields (first pass). */
 void         exch_conv_offer(const exch_conv_t *c, packet_info *pinfo, const exch_evidence_t *ev);
 void         exch_conv_set_transport(const exch_conv_t *c, exch_transport_t t);

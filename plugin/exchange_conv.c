@@ -265,15 +265,15 @@ exch_conv_find(guint32 stream)
     return stream < by_stream_len ? by_stream[stream] : NULL;
 }
 
-/* The per-frame record of what the first pass found here. */
-exch_frame_t *
-exch_frame_get(packet_info *pinfo, gboolean create)
+/* The per-frame records of what the first pass found here, one per writer. */
+void *
+exch_frame_part(packet_info *pinfo, exch_frame_key_t key, gsize size, gboolean create)
 {
-    exch_frame_t *f = (exch_frame_t *)p_get_proto_data(wmem_file_scope(), pinfo, exch_proto, 0);
+    void *f = p_get_proto_data(wmem_file_scope(), pinfo, exch_proto, key);
     if (f || !create)
         return f;
-    f = wmem_new0(wmem_file_scope(), exch_frame_t);
-    p_add_proto_data(wmem_file_scope(), pinfo, exch_proto, 0, f);
+    f = wmem_alloc0(wmem_file_scope(), size);
+    p_add_proto_data(wmem_file_scope(), pinfo, exch_proto, key, f);
     return f;
 }
 
@@ -318,7 +318,7 @@ take(exch_conv_t *c, packet_info *pinfo, const exch_evidence_t *ev)
      * proved non-Exchange before it ever had a role leaves no trace. */
     exch_frame_t *f = NULL;
     if (ev->role != EXCH_ROLE_NONE || c->role != EXCH_ROLE_NONE) {
-        f = exch_frame_get(pinfo, TRUE);
+        f = EXCH_FRAME_PART(pinfo, exch_frame_t, EXCH_FRAME_CONV, TRUE);
         if (!f->decided)
             f->previous_role = c->role;
         f->decided = TRUE;
@@ -383,7 +383,7 @@ exch_conv_offer(const exch_conv_t *cc, packet_info *pinfo, const exch_evidence_t
     }
     if (ev->conf == c->conf) {
         if (c->role != EXCH_ROLE_NONE && (ev->ifaces & ~c->ifaces))
-            exch_frame_get(pinfo, TRUE)->updated = TRUE;
+            EXCH_FRAME_PART(pinfo, exch_frame_t, EXCH_FRAME_CONV, TRUE)->updated = TRUE;
         c->ifaces |= ev->ifaces;
         return;
     }

@@ -149,10 +149,17 @@ file_str(const char *s)
     return s ? wmem_strdup(wmem_file_scope(), s) : NULL;
 }
 
+/* This frame's HTTP record, which only this file writes. */
+static exch_frame_http_t *
+frame_rec(packet_info *pinfo)
+{
+    return EXCH_FRAME_PART(pinfo, exch_frame_http_t, EXCH_FRAME_HTTP, TRUE);
+}
+
 static void
 add_service(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, exch_role_t role, const char *what)
 {
-    exch_frame_t *f = exch_frame_get(pinfo, TRUE);
+    exch_frame_http_t *f = frame_rec(pinfo);
     f->service = val_to_str_const(role, exch_role_vals, "?");
     if (!(h->services & (1u << role)) && c->role != EXCH_ROLE_NONE && c->role != role && what)
         f->updated = TRUE;
@@ -215,7 +222,7 @@ offer_bind(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, const
                wmem_strdup_printf(pinfo->pool, "%s to %s inside the channel in frame %u", b->what,
                                   exch_iface_name(iface), pinfo->num));
     if (h->target != before && c->role != EXCH_ROLE_NONE)
-        exch_frame_get(pinfo, TRUE)->updated = TRUE;
+        frame_rec(pinfo)->updated = TRUE;
 }
 
 /* The channel's virtual connection is known: it is a channel now, and it
@@ -238,7 +245,7 @@ channel_opened(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, c
                                  in ? "RPC_IN_DATA" : "RPC_OUT_DATA", guid_to_str(pinfo->pool, cookie),
                                  in ? "B1" : "A1", pinfo->num);
     exch_conv_offer(c, pinfo, &ev);
-    exch_frame_get(pinfo, TRUE)->service = val_to_str_const(ev.role, exch_role_vals, "?");
+    frame_rec(pinfo)->service = val_to_str_const(ev.role, exch_role_vals, "?");
 
     guint32 first_stream = GPOINTER_TO_UINT(wmem_map_lookup(channels, &h->cookie));
     const exch_conv_t *first = first_stream ? exch_conv_find(first_stream - 1) : NULL;
@@ -270,7 +277,7 @@ scan_channel_body(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo
             offer_bind(c, h, pinfo, &b);
         }
         if (scan.malformed)
-            exch_frame_get(pinfo, TRUE)->bad_bind = TRUE;
+            frame_rec(pinfo)->bad_bind = TRUE;
     }
     /* The header segment's RTS PDU, when stock DCE/RPC decoded it. */
     e_guid_t cookie;
@@ -377,7 +384,7 @@ service_request(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, 
 
         GPtrArray *lines = exch_field_all(tree, EXCH_F_HTTP_REQUEST_LINE);
         if (ev.transport == EXCH_TRANSPORT_MAPI_HTTP) {
-            exch_frame_get(pinfo, TRUE)->request_type = file_str(header_value(pinfo, lines, "X-RequestType"));
+            frame_rec(pinfo)->request_type = file_str(header_value(pinfo, lines, "X-RequestType"));
             if (!h->mailbox)
                 h->mailbox = file_str(mailbox_id(pinfo, uri));
         }

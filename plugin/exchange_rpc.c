@@ -138,7 +138,7 @@ bind_from_payload(const exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
     exch_pdu_scan_t scan;
     exch_dcerpc_scan(p, len, &scan);
     if (scan.malformed) {
-        exch_frame_get(pinfo, TRUE)->bad_bind = TRUE;
+        EXCH_FRAME_PART(pinfo, exch_frame_rpc_t, EXCH_FRAME_RPC, TRUE)->bad_bind = TRUE;
         return;
     }
     if (scan.n_uuids == 0)
@@ -195,7 +195,7 @@ learn(packet_info *pinfo, const tower_t *t, const address *epm_server)
     exch_learned_t *l = (exch_learned_t *)wmem_map_lookup(learned_map, &key);
     if (l && l->iface == t->iface)
         return;
-    exch_frame_t *f = exch_frame_get(pinfo, TRUE);
+    exch_frame_rpc_t *f = EXCH_FRAME_PART(pinfo, exch_frame_rpc_t, EXCH_FRAME_RPC, TRUE);
     if (!l) {
         if (learned_count >= EXCH_MAX_LEARNED) {
             f->learn_limit = TRUE;

@@ -67,7 +67,7 @@ static dissector_handle_t exchange_handle;
 static int exchange_tap = -1;
 
 static void
-add_learned(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, proto_item *top, const exch_frame_t *fr)
+add_learned(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, proto_item *top, const exch_frame_rpc_t *fr)
 {
     guint n = wmem_array_get_count(fr->learned);
     proto_tree *lt = proto_tree_add_subtree_format(tree, tvb, 0, 0, ett_exchange_learned, NULL,
@@ -238,11 +238,13 @@ dissect_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
     /* The tap hears of every frame of an Exchange connection (its counters
      * grow) and of frames whose evidence changed a role, withdrawals
      * included: the same frames in every pass. */
-    const exch_frame_t *fr = exch_frame_get(pinfo, FALSE);
-    if (c->role != EXCH_ROLE_NONE || (fr && (fr->decided || fr->updated)))
+    const exch_frame_t *fr = EXCH_FRAME_PART(pinfo, exch_frame_t, EXCH_FRAME_CONV, FALSE);
+    const exch_frame_rpc_t *frr = EXCH_FRAME_PART(pinfo, exch_frame_rpc_t, EXCH_FRAME_RPC, FALSE);
+    const exch_frame_http_t *frh = EXCH_FRAME_PART(pinfo, exch_frame_http_t, EXCH_FRAME_HTTP, FALSE);
+    if (c->role != EXCH_ROLE_NONE || (fr && (fr->decided || fr->updated)) || (frh && frh->updated))
         tap_queue_packet(exchange_tap, pinfo, c);
 
-    if (c->role == EXCH_ROLE_NONE && !fr)
+    if (c->role == EXCH_ROLE_NONE && !fr && !frr && !frh)
         return 0;
 
     proto_item *top = proto_tree_add_item(tree, proto_exchange, tvb, 0, 0, ENC_NA);
@@ -255,10 +257,7 @@ dissect_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
                                val_to_str_const(c->conf, exch_conf_vals, "?"));
         add_role(et, tvb, pinfo, c);
     }
-    if (!fr)
-        return tvb_captured_length(tvb);
-
-    if (fr->decided) {
+    if (fr && fr->decided) {
         /* What this frame's own evidence did, whatever came later. */
         const char *was = val_to_str_const(fr->previous_role, exch_role_vals, "?");
         const char *now = val_to_str_const(fr->new_role, exch_role_vals, "?");
@@ -274,21 +273,21 @@ dissect_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
             expert_add_info_format(pinfo, top, &ei_exchange_role_changed, "Exchange role changed from %s to %s: %s",
                                    was, now, fr->evidence);
     }
-    if (fr->decided && PINFO_FD_VISITED(pinfo) && pinfo->num == c->decided_in)
+    if (fr && fr->decided && PINFO_FD_VISITED(pinfo) && pinfo->num == c->decided_in)
         add_health(pinfo, top, c);
-    if (fr->service) {
-        proto_item *si = proto_tree_add_string(et, hf_exchange_service, tvb, 0, 0, fr->service);
+    if (frh && frh->service) {
+        proto_item *si = proto_tree_add_string(et, hf_exchange_service, tvb, 0, 0, frh->service);
         proto_item_set_generated(si);
     }
-    if (fr->request_type) {
-        proto_item *ri = proto_tree_add_string(et, hf_exchange_mapi_request_type, tvb, 0, 0, fr->request_type);
+    if (frh && frh->request_type) {
+        proto_item *ri = proto_tree_add_string(et, hf_exchange_mapi_request_type, tvb, 0, 0, frh->request_type);
         proto_item_set_generated(ri);
     }
-    if (fr->learned)
-        add_learned(et, tvb, pinfo, top, fr);
-    if (fr->learn_limit)
+    if (frr && frr->learned)
+        add_learned(et, tvb, pinfo, top, frr);
+    if (frr && frr->learn_limit)
         expert_add_info(pinfo, top, &ei_exchange_learn_limit);
-    if (fr->bad_bind)
+    if ((frr && frr->bad_bind) || (frh && frh->bad_bind))
         expert_add_info(pinfo, top, &ei_exchange_bad_bind);
     return tvb_captured_length(tvb);
 }

@@ -142,3 +142,15 @@ def test_plugin_uses_nothing_wireshark_checkapis_rejects():
         code = re.sub(r'/\*.*?\*/|"(?:\\.|[^"\\])*"', '', p.read_text(), flags=re.S)   # no comments, strings
         found += [f'{p.name}: {m.group(1)}' for m in call.finditer(code)]
     assert found == []
+
+
+def test_each_frame_record_has_one_writer():
+    """A frame's records are created (and so written) only by the file each key names as its writer."""
+    header = (REPO / 'plugin' / 'exchange.h').read_text()
+    owner = dict(re.findall(r'(EXCH_FRAME_\w+),?\s*/\* \w+, written by (\w+)\.c \*/', header))
+    assert set(owner) == {'EXCH_FRAME_CONV', 'EXCH_FRAME_RPC', 'EXCH_FRAME_HTTP'}
+    writers = {}
+    for p in sorted((REPO / 'plugin').glob('*.c')):
+        for key in re.findall(r'EXCH_FRAME_PART\(\s*pinfo,\s*\w+,\s*(EXCH_FRAME_\w+),\s*TRUE\s*\)', p.read_text()):
+            writers.setdefault(key, set()).add(p.stem)
+    assert writers == {key: {f} for key, f in owner.items()}
