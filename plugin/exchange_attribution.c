@@ -154,8 +154,10 @@ read_metadata(packet_info *pinfo, proto_tree *tree, const exch_conv_t *c, exch_p
 /* ---- headers ---- */
 
 /* The process a client application string names: Outlook's own tokens
- * map to its image name; another product token is taken as it is; a
- * browser's "Mozilla/5.0" or the RPC runtime's "MSRPC" names no process. */
+ * map to its image name, and so does BITS ("Microsoft BITS/7.8", which
+ * Outlook hands its OAB downloads to: the BITS service runs in
+ * svchost.exe); another product token is taken as it is; a browser's
+ * "Mozilla/5.0" or the RPC runtime's "MSRPC" names no process. */
 static const char *
 process_of_client_app(const char *app)
 {
@@ -165,6 +167,8 @@ process_of_client_app(const char *app)
         return "OUTLOOK.EXE";
     if (g_str_has_prefix(app, "MacOutlook/"))
         return "Microsoft Outlook";
+    if (g_str_has_prefix(app, "Microsoft BITS/"))
+        return "svchost.exe";
     if (g_str_has_prefix(app, "Mozilla/") || g_str_has_prefix(app, "MSRPC"))
         return NULL;
     size_t len = strcspn(app, "/ ;(");
