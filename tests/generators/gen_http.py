@@ -32,6 +32,9 @@ Scenarios (one capture each, named <scenario>.pcap or .pcapng; see test-captures
                         conn 2: RPC_OUT_DATA ...:6001, CONN/A1; CONN/A3, CONN/C2, BIND_ACK, responses
                         conn 3, 4: the same to ...:6004 binding NSPI (NspiBind, GetMatches, QueryRows)
     rpc-http-outlook-nokeys   the same packets, no secrets
+    rpc-http-referral   TLS, keys, SNI mail.contoso.com; impacket's client, NTLM. Profile start's
+                        referral: conn 1: RPC_IN_DATA ...:6002, CONN/B1, BIND RFR, RfrGetNewDSA;
+                        conn 2: RPC_OUT_DATA ...:6002, CONN/A1; CONN/A3, CONN/C2, BIND_ACK, response
     rpc-http-port-mismatch    port 80; conn 1, 2: IN/OUT to ...:6004 whose IN channel binds EMSMDB;
                         conn 3: one RPC_IN_DATA echo request (Content-Length 0) and its echo response
     ews-autodiscover    TLS, keys. conn 1 (SNI autodiscover.contoso.com): POST
@@ -39,6 +42,11 @@ Scenarios (one capture each, named <scenario>.pcap or .pcapng; see test-captures
                         /EWS/Exchange.asmx GetUserAvailability, GET /OAB/<guid>/oab.xml;
                         conn 3 (SNI mail.contoso.com): GET /autodiscover/autodiscover.json?...
     ews-autodiscover-nokeys   the same packets, no secrets
+    oab-download        TLS, keys, SNI mail.contoso.com. conn 1 (Outlook): POST /EWS/Exchange.asmx
+                        GetUserAvailability; conn 2 (Outlook): GET /OAB/<guid>/oab.xml; conn 3 (BITS):
+                        HEAD and ranged GET of /OAB/<guid>/<guid>-data-42.lzx
+    oab-lookalike-negative    TLS, keys, SNI downloads.example.net: oab-download's clients fetching
+                        paths that only look like /OAB/ (/oabackup/, /OAB-mirror/, /files/OAB/)
     https-browsing-negative   TLS, keys. conn 1 (www.example.org): GET /, /style.css,
                         /api/items?page=2; conn 2 (cdn.example.net): GET /img/logo.png
     http-lookalike-negative   port 80, Host api.example.net, one connection: Exchange words in paths
@@ -48,6 +56,7 @@ Scenarios (one capture each, named <scenario>.pcap or .pcapng; see test-captures
     exchange-online-nokeys    TLS, no keys, Exchange Online names: conn 1 (autodiscover-s.outlook.com)
                         GET /autodiscover/autodiscover.json; conn 2 (outlook.office365.com) POST /EWS/
 """
+import hashlib
 import http.client
 import itertools
 import os
@@ -66,11 +75,11 @@ import zlib
 from base64 import b64decode, b64encode
 
 from impacket import ntlm
-from impacket.dcerpc.v5 import nspi, rpch, transport
+from impacket.dcerpc.v5 import nspi, oxabref, rpch, transport
 from impacket.http import HTTPClientSecurityProvider
 from scapy.all import TCP, wrpcap
 
-from gen_rpc_tcp import (EMSMDB, FIRST_CLIENT_PORT, HERE, NSPI, Handler, capture, ec_do_connect_ex,
+from gen_rpc_tcp import (EMSMDB, FIRST_CLIENT_PORT, HERE, NSPI, RFR, Handler, capture, ec_do_connect_ex,
                          exchange_service_answering, rewrite, rpc_call, write)
 
 MAILBOX = '7bb476d4-6c5e-4f2b-9b41-3f2d8e2a1c55@contoso.com'
@@ -83,7 +92,8 @@ BROWSER_UA = ('Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHT
               'Chrome/119.0.0.0 Safari/537.36 Edg/119.0.2151.58')
 LOOPBACK_NAMES = {MAIL_HOST, AUTODISCOVER_HOST, 'www.example.org', 'cdn.example.net', 'api.example.net',
                   'api.autodiscover-tools.example.net', 'myautodiscover.example.com',
-                  'outlook.office365.com.evil.example', 'autodiscover-s.outlook.com', 'outlook.office365.com'}
+                  'outlook.office365.com.evil.example', 'autodiscover-s.outlook.com', 'outlook.office365.com',
+                  'downloads.example.net'}
 
 
 # ------------------------------------------------------------ names and TLS
@@ -498,6 +508,16 @@ def rpc_http_outlook(proxy_port):
     close_vc(directory)
 
 
+def referral_session(dce):
+    """RfrGetNewDSA (opnum 0): which NSPI server to use, as Outlook asks at profile start."""
+    oxabref.hRfrGetNewDSA(dce, '/o=Contoso/ou=Exchange Administrative Group/cn=Recipients/cn=alice')
+
+
+def rpc_http_referral(proxy_port):
+    """Outlook Anywhere's referral virtual connection: the URI names port 6002 (RFR, MS-OXABREF)."""
+    close_vc(rpc_http_vc(proxy_port, 6002, RFR, referral_session, 1))
+
+
 def rpc_http_port_mismatch():
     close_vc(rpc_http_vc(80, 6004, EMSMDB, ec_do_connect_ex, 1))
     # MS-RPCH 2.1.2.1.5 echo request: proxy discovery, no virtual connection.
@@ -753,6 +773,84 @@ def exchange_online(tls):
     conn.close()
 
 
+# Outlook fetches the OAB manifest itself and hands the .lzx files to BITS (MS-OXWOAB), each on a
+# connection of its own: BITS asks for the size with HEAD, then GETs the file by byte range.
+OAB_FILE = f'{OAB_GUID}-data-42.lzx'
+BITS_HEADERS = [('User-Agent', 'Microsoft BITS/7.8'), ('Accept', '*/*'), ('Connection', 'Keep-Alive')]
+
+
+def oab_lzx():
+    """A small full OAB file framed as MS-OXOAB 2.9 frames it: OAB_LZX_HDR and one LZX_BLK stored
+    uncompressed (ulFlags 0) holding a fixed pseudo-random stream."""
+    data = b''.join(hashlib.sha256(b'oab %d' % i).digest() for i in range(96))
+    return struct.pack('<4I', 3, 1, 0x40000, len(data)) + struct.pack('<4I', 0, len(data), len(data),
+                                                                      zlib.crc32(data)) + data
+
+
+def oab_manifest(lzx):
+    return f'''<?xml version="1.0" encoding="utf-8"?>
+<OAB>
+  <OAL id="{OAB_GUID}" dn="/" name="\\Default Global Address List">
+    <Full seq="42" ver="32" size="{len(lzx)}" uncompressedsize="{len(lzx) - 32}" SHA="{hashlib.sha1(lzx).hexdigest()}">{OAB_FILE}</Full>
+  </OAL>
+</OAB>
+'''.encode()
+
+
+def download_app(files, server_headers, routes=None):
+    """Files by path: GET (whole, or one 'Range: bytes=a-b' as BITS asks) and HEAD; (method, target)
+    in routes answered as web_app answers it; else 404."""
+    def app(conn):
+        while (req := conn.read_request()) is not None:
+            if (req.method, req.target) in (routes or {}):
+                ctype, body = routes[(req.method, req.target)]
+                conn.send(response('200 OK', [('Content-Type', ctype)] + server_headers, body))
+                continue
+            ctype, body = files.get(req.target, ('text/plain', None))
+            if body is None:
+                conn.send(response('404 Not Found', [('Content-Type', ctype)] + server_headers, b'Not Found'))
+                continue
+            headers = [('Content-Type', ctype), ('Accept-Ranges', 'bytes'),
+                       ('Last-Modified', 'Mon, 13 Nov 2023 02:00:00 GMT')] + server_headers
+            status, part = '200 OK', body
+            if req.header('Range').startswith('bytes='):
+                first, last = (int(x) for x in req.header('Range')[6:].split('-'))
+                status, part = '206 Partial Content', body[first:last + 1]
+                headers.append(('Content-Range', f'bytes {first}-{last}/{len(body)}'))
+            if req.method == 'HEAD':
+                head = ''.join(f'{k}: {v}\r\n' for k, v in headers)
+                conn.send(f'HTTP/1.1 200 OK\r\n{head}Content-Length: {len(body)}\r\n\r\n'.encode())
+            else:
+                conn.send(response(status, headers, part))
+    return app
+
+
+def bits_download(host, path, size, tls):
+    """BITS: HEAD for the size, then one ranged GET of the whole file, on a connection of its own."""
+    conn = open_http(host, 443, tls)
+    fetch(conn, 'HEAD', path, BITS_HEADERS)
+    fetch(conn, 'GET', path, BITS_HEADERS + [('Range', f'bytes=0-{size - 1}')])
+    conn.close()
+
+
+OAB_ROUTES = {
+    f'/OAB/{OAB_GUID}/oab.xml': ('text/xml', oab_manifest(oab_lzx())),
+    f'/OAB/{OAB_GUID}/{OAB_FILE}': ('application/octet-stream', oab_lzx()),
+}
+
+
+def oab_download(tls):
+    outlook = [('User-Agent', OUTLOOK_UA), ('X-AnchorMailbox', 'alice@contoso.com')]
+    conn = open_http(MAIL_HOST, 443, tls)
+    fetch(conn, 'POST', '/EWS/Exchange.asmx',
+          [('Content-Type', 'text/xml; charset=utf-8'), ('SOAPAction', EWS_ACTION)] + outlook, EWS_REQUEST)
+    conn.close()
+    conn = open_http(MAIL_HOST, 443, tls)
+    fetch(conn, 'GET', f'/OAB/{OAB_GUID}/oab.xml', outlook)
+    conn.close()
+    bits_download(MAIL_HOST, f'/OAB/{OAB_GUID}/{OAB_FILE}', len(oab_lzx()), tls)
+
+
 # ------------------------------------------------------------ negatives
 
 def tiny_png():
@@ -816,6 +914,23 @@ def sni_lookalike(tls):
         conn.close()
 
 
+# oab-download's clients on an ordinary download server, at paths that only look like Exchange's /OAB/.
+OAB_LOOKALIKE_HOST = 'downloads.example.net'
+OAB_LOOKALIKE_ROUTES = {
+    f'/oabackup/{OAB_GUID}/oab.xml': ('text/xml', oab_manifest(oab_lzx())),
+    f'/files/OAB/{OAB_GUID}/oab.xml': ('text/xml', oab_manifest(oab_lzx())),
+    f'/OAB-mirror/{OAB_GUID}/{OAB_FILE}': ('application/octet-stream', oab_lzx()),
+}
+
+
+def oab_lookalike(tls):
+    conn = open_http(OAB_LOOKALIKE_HOST, 443, tls)
+    for path in (f'/oabackup/{OAB_GUID}/oab.xml', f'/files/OAB/{OAB_GUID}/oab.xml'):
+        fetch(conn, 'GET', path, BROWSER_HEADERS)
+    conn.close()
+    bits_download(OAB_LOOKALIKE_HOST, f'/OAB-mirror/{OAB_GUID}/{OAB_FILE}', len(oab_lzx()), tls)
+
+
 # ------------------------------------------------------------ output
 
 def write_with_keys(name, pkts, keylog):
@@ -844,8 +959,9 @@ def tls_scenario(names, app, client, outputs):
 
 def main(argv):
     scenarios = ['mapi-http-outlook', 'mapi-http-outlook-nokeys', 'mapi-http-cleartext', 'mapi-http-midstream',
-                 'rpc-http-outlook', 'rpc-http-outlook-nokeys', 'rpc-http-port-mismatch',
-                 'ews-autodiscover', 'ews-autodiscover-nokeys', 'https-browsing-negative',
+                 'rpc-http-outlook', 'rpc-http-outlook-nokeys', 'rpc-http-referral', 'rpc-http-port-mismatch',
+                 'ews-autodiscover', 'ews-autodiscover-nokeys', 'oab-download', 'oab-lookalike-negative',
+                 'https-browsing-negative',
                  'http-lookalike-negative', 'sni-lookalike-negative', 'exchange-online-nokeys']
     wanted = set(argv) or set(scenarios)
     unknown = wanted - set(scenarios)
@@ -868,11 +984,19 @@ def main(argv):
     if wanted & {'rpc-http-outlook', 'rpc-http-outlook-nokeys'}:
         tls_scenario([MAIL_HOST], RpcProxy(), lambda tls: rpc_http_outlook(443),
                      pick('rpc-http-outlook', 'rpc-http-outlook-nokeys'))
+    if 'rpc-http-referral' in wanted:
+        tls_scenario([MAIL_HOST], RpcProxy(), lambda tls: rpc_http_referral(443), ('rpc-http-referral.pcapng', None))
     if 'rpc-http-port-mismatch' in wanted:
         write('rpc-http-port-mismatch.pcap', record(rpc_http_port_mismatch, 80, RpcProxy()))
     if wanted & {'ews-autodiscover', 'ews-autodiscover-nokeys'}:
         tls_scenario([MAIL_HOST, AUTODISCOVER_HOST], web_app(EXCHANGE_ROUTES, EXCHANGE_HEADERS),
                      ews_autodiscover, pick('ews-autodiscover', 'ews-autodiscover-nokeys'))
+    if 'oab-download' in wanted:
+        tls_scenario([MAIL_HOST], download_app(OAB_ROUTES, EXCHANGE_HEADERS, EXCHANGE_ROUTES), oab_download,
+                     ('oab-download.pcapng', None))
+    if 'oab-lookalike-negative' in wanted:
+        tls_scenario([OAB_LOOKALIKE_HOST], download_app(OAB_LOOKALIKE_ROUTES, [('Server', 'nginx'), ('Date', DATE)]),
+                     oab_lookalike, ('oab-lookalike-negative.pcapng', None))
     if 'https-browsing-negative' in wanted:
         tls_scenario(['www.example.org', 'cdn.example.net'],
                      web_app(BROWSING_ROUTES, [('Server', 'nginx'), ('Date', DATE)]), https_browsing,
