@@ -101,6 +101,32 @@ def test_uri_port_is_the_target_when_no_bind_is_seen(tshark):
     ]
 
 
+def test_referral_channels_bind_rfr_behind_port_6002(tshark):
+    """Outlook Anywhere's referral virtual connection: the IN channel binds RFR (MS-OXABREF), the
+    URI names port 6002; both channels carry target referral, paired by their cookie."""
+    rows = tshark.fields('rpc-http-referral.pcapng', ['tcp.stream', 'exchange.role', 'exchange.rpch.peer_stream',
+                                                      'exchange.interface', 'exchange.server', 'exchange.rpc.target',
+                                                      'exchange.rpc.target_evidence'], '-2', '-Y', 'exchange')
+    server = '7bb476d4-6c5e-4f2b-9b41-3f2d8e2a1c55@contoso.com:6002'
+    assert sorted({tuple(r) for r in rows}) == [
+        ('0', 'rpc-in', '1', 'RFR', server, 'referral', 'BIND to RFR inside the channel in frame 32'),
+        ('1', 'rpc-out', '0', 'RFR', server, 'referral', 'IN channel (stream 0): BIND to RFR inside the channel in '
+                                                         'frame 32'),
+    ]
+
+
+def test_uri_port_6002_alone_is_an_inferred_referral(tshark):
+    """Without the frame carrying the RFR BIND, port 6002 in the URI still names the referral service."""
+    name = 'rpc-http-referral-nobind.pcapng'
+    # tshark, not editcap: it keeps the Decryption Secrets Block (editcap 4.0 cannot write it back).
+    tshark.run('-r', 'rpc-http-referral.pcapng', '-Y', 'frame.number != 32', '-w', name)
+    rows = tshark.fields(name, ['tcp.stream', 'exchange.role', 'exchange.rpc.target', 'exchange.rpc.target_evidence'],
+                         '-2', '-Y', 'exchange.rpc.target')
+    assert sorted({tuple(r) for r in rows}) == [
+        ('0', 'rpc-in', 'referral', 'URI port 6002 in frame 12'),
+        ('1', 'rpc-out', 'referral', 'URI port 6002 in frame 27'),
+    ]
+
 def test_echo_request_is_not_a_channel(tshark):
     capture = 'rpc-http-port-mismatch.pcap'
     assert streams_matching(tshark, capture, 'http.request.method == "RPC_IN_DATA"') == [0, 2]
@@ -193,6 +219,22 @@ def test_one_connection_lists_every_service(tshark):
     assert [tuple(r) for r in rows] == [('11', 'autodiscover'), ('27', 'ews'), ('30', 'oab'), ('44', 'autodiscover')]
 
 
+def test_oab_download_has_connections_of_its_own(tshark):
+    """Outlook fetches oab.xml on a connection of its own and BITS the .lzx file on another: both are
+    oab connections, named by their first /OAB/ request; the EWS connection before them stays ews."""
+    capture = 'oab-download.pcapng'
+    rows = tshark.fields(capture, ['frame.number', 'tcp.stream', 'http.request.method', 'exchange.service'],
+                         '-2', '-Y', 'http.request')
+    assert [tuple(r) for r in rows] == [('11', '0', 'POST', 'ews'), ('26', '1', 'GET', 'oab'),
+                                        ('40', '2', 'HEAD', 'oab'), ('42', '2', 'GET', 'oab')]
+    rows = tshark.fields(capture, ['tcp.stream', 'exchange.role', 'exchange.services', 'exchange.evidence'],
+                         '-2', '-Y', 'exchange.role == "oab"')
+    path = '/OAB/3f1e2d3c-0000-4000-8000-00000000a0b1/'
+    assert sorted({tuple(r) for r in rows}) == [
+        ('1', 'oab', 'oab', f'GET {path}oab.xml in frame 26'),
+        ('2', 'oab', 'oab', f'HEAD {path}3f1e2d3c-0000-4000-8000-00000000a0b1-d in frame 40'),   # 80 characters
+    ]
+
 def test_keylog_file_decrypts_like_embedded_secrets(tshark, tmp_path):
     keys = tshark.add_file(str(extract_keylog(tshark.caps / 'ews-autodiscover.pcapng', tmp_path / 'all.keys')))
     assert conversations(tshark, 'ews-autodiscover-nokeys.pcap', '-o', f'tls.keylog_file:{keys}') == \
@@ -224,7 +266,13 @@ def test_hosts_named_by_a_decrypted_autodiscover_answer_are_exchange(tshark, tmp
      [1, 3]),
     ('mapi-http-outlook.pcapng', 'exchange.transport == "mapi-http" && exchange.role == "directory"', (), [1]),
     ('mapi-http-cleartext.pcap', 'exchange.mapi.request_type == "NotificationWait"', (), [0]),
+    ('rpc-http-referral.pcapng', 'exchange.rpc.target == "referral"', (), [0, 1]),
+    ('rpc-http-referral.pcapng', 'exchange.role == "rpc-in" && exchange.rpc.target == "referral"', (), [0]),
+    ('rpc-http-outlook.pcapng', 'exchange.rpc.target == "referral"', (), []),
     ('ews-autodiscover.pcapng', 'exchange.services contains "oab"', (), [1]),
+    ('ews-autodiscover.pcapng', 'exchange.role == "oab"', (), []),      # oab only as a second service there
+    ('oab-download.pcapng', 'exchange.role == "oab"', (), [1, 2]),
+    ('oab-download.pcapng', 'exchange.role == "oab" && http.user_agent contains "BITS"', (), [2]),
     ('ews-autodiscover.pcapng', 'exchange.role in {"ews", "autodiscover"} && exchange.tls.server_name == '
      '"mail.contoso.com"', (), [1, 2]),
     ('ews-autodiscover-nokeys.pcap', 'exchange.role == "autodiscover"', (), [0]),
@@ -249,9 +297,12 @@ def test_negatives_have_words_but_no_tags(tshark):
     uris = [r[0] for r in tshark.fields('http-lookalike-negative.pcap', ['http.request.uri'], '-Y', 'http.request')]
     assert len(uris) == 6 and all(any(w in u.lower() for w in ('mapi', 'ews', 'autodiscover', 'rpcproxy', 'oab'))
                                   for u in uris)
+    uris = [r[0] for r in tshark.fields('oab-lookalike-negative.pcapng', ['http.request.uri'], '-Y', 'http.request')]
+    assert len(uris) == 4 and all(u.lower().startswith(('/oab', '/files/oab/')) for u in uris)
     names = [r[0] for r in tshark.fields('sni-lookalike-negative.pcap', ['tls.handshake.extensions_server_name'],
                                          '-Y', 'tls.handshake.type == 1')]
     assert names == ['api.autodiscover-tools.example.net', 'myautodiscover.example.com',
                      'outlook.office365.com.evil.example']
-    for capture in ('http-lookalike-negative.pcap', 'sni-lookalike-negative.pcap', 'https-browsing-negative.pcapng'):
+    for capture in ('http-lookalike-negative.pcap', 'sni-lookalike-negative.pcap', 'https-browsing-negative.pcapng',
+                    'oab-lookalike-negative.pcapng'):
         assert tshark.frames(capture, 'exchange', '-2') == [], capture

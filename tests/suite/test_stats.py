@@ -4,7 +4,8 @@ import pytest
 from expectations import HTTP as HTTP_EXPECTED
 from expectations import RPC_TCP as EXPECTED
 from expectations import ident
-from tables import CONF, DECIDED, IFACE, ROLE, STREAM, TARGET, TRANSPORT, conns_table
+from tables import (CONF, DECIDED, FAILURES, IFACE, PROCESS, REQUESTS, ROLE, STREAM, TARGET, TRANSPORT, clients,
+                    conns_table)
 
 
 @pytest.mark.parametrize('two_pass', [False, True], ids=['single-pass', 'two-pass'])
@@ -37,6 +38,21 @@ def test_rows_are_in_stream_order_whatever_the_decision_order(tshark):
         ('0', 'rpc-in', 'EMSMDB', 'mailbox', '28'), ('1', 'rpc-out', 'EMSMDB', 'mailbox', '27'),
         ('2', 'rpc-in', 'NSPI', 'directory', '74'), ('3', 'rpc-out', 'NSPI', 'directory', '73')]
 
+
+def test_referral_and_oab_rows(tshark):
+    """The RPC target column says referral for both channels of the RFR virtual connection; the oab
+    connections count under oab per process (BITS runs in svchost.exe)."""
+    rows = conns_table(tshark, 'rpc-http-referral.pcapng', '-2')
+    assert [(r[STREAM], r[ROLE], r[TRANSPORT], r[IFACE], r[TARGET], r[CONF]) for r in rows] == [
+        ('0', 'rpc-in', 'rpc-http', 'RFR', 'referral', 'certain'),
+        ('1', 'rpc-out', 'rpc-http', 'RFR', 'referral', 'certain')]
+    rows = conns_table(tshark, 'oab-download.pcapng', '-2')
+    assert [(r[STREAM], r[PROCESS], r[ROLE], r[TRANSPORT], r[REQUESTS], r[FAILURES]) for r in rows] == [
+        ('0', 'OUTLOOK.EXE', 'ews', 'https', '1', '0'), ('1', 'OUTLOOK.EXE', 'oab', 'https', '1', '0'),
+        ('2', 'svchost.exe', 'oab', 'https', '2', '0')]
+    assert clients(tshark, 'oab-download.pcapng', '-2') == {
+        ('192.168.2.56', 'OUTLOOK.EXE', '-', 'header'): {'ews': 1, 'oab': 1, 'total': 2},
+        ('192.168.2.56', 'svchost.exe', '-', 'header'): {'oab': 1, 'total': 1}}
 
 def test_row_carries_endpoints_and_evidence(tshark):
     rows = conns_table(tshark, 'rpc-tcp-ipv6.pcap', '-2')
