@@ -36,6 +36,10 @@ Scenarios (one capture each; see test-captures/README.md):
     negative       135: ept_map SAMR, LSARPC -> 49664/49665; connections binding
                    SAMR (SamrConnect), LSARPC (LsarClose) and Exchange's store-admin interface (whose UUID
                    differs from EMSMDB by one digit)
+    faults         135: ept_map NSPI, EMSMDB -> 59532/59531; 59532: BIND NSPI, NspiBind,
+                   NspiQueryRows answered with a FAULT (rpc_s_access_denied); 59531: BIND EMSMDB,
+                   EcDoConnectEx, a call with opnum 99 answered with a FAULT (nca_s_op_rng_error),
+                   EcDoRpcExt2 answered with a FAULT (rpc_s_access_denied)
 """
 import os
 import socket
@@ -50,9 +54,10 @@ import time
 from impacket.dcerpc.v5 import epm, lsad, nspi, oxabref, samr, transport
 from impacket.dcerpc.v5.ndr import NULL
 from impacket.dcerpc.v5.rpcrt import (
-    MSRPC_ALTERCTX, MSRPC_ALTERCTX_R, MSRPC_BIND, MSRPC_BINDACK, MSRPC_CONT_RESULT_ACCEPT,
+    MSRPC_ALTERCTX, MSRPC_ALTERCTX_R, MSRPC_BIND, MSRPC_BINDACK, MSRPC_CONT_RESULT_ACCEPT, MSRPC_FAULT,
     MSRPC_CONT_RESULT_PROV_REJECT, MSRPC_REQUEST, MSRPC_RESPONSE, PFC_FIRST_FRAG, PFC_LAST_FRAG,
     CtxItem, CtxItemResult, MSRPCBind, MSRPCBindAck, MSRPCHeader, MSRPCRequestHeader, MSRPCRespHeader)
+from impacket.dcerpc.v5.rpcrt import DCERPCException
 from impacket.uuid import uuidtup_to_bin
 from scapy.all import IP, IPv6, TCP, Ether, rdpcap, wrpcap
 
@@ -134,6 +139,18 @@ def tower_answer(iface_bin, port, tower_ip):
     return resp.getData()
 
 
+class Fault:
+    """What a Service's answer function returns for a call the server rejects: the FAULT PDU's
+    status (C706 12.6.4.7), e.g. NCA_S_OP_RNG_ERROR or RPC_S_ACCESS_DENIED."""
+
+    def __init__(self, status):
+        self.status = status
+
+
+NCA_S_OP_RNG_ERROR = 0x1c010002     # no such operation number (C706 appendix E)
+RPC_S_ACCESS_DENIED = 0x00000005    # as Windows servers fault a call the caller may not make
+
+
 class Service:
     """What one responder port answers: accepted interfaces and per-opnum stubs."""
 
@@ -170,10 +187,14 @@ class Handler(socketserver.BaseRequestHandler):
         stub = svc.answer(iface, req['op_num'], req['pduData'])
         resp = MSRPCRespHeader()
         resp['type'] = MSRPC_RESPONSE
+        if isinstance(stub, Fault):
+            # FAULT: the response header, then status and 4 reserved bytes; alloc_hint 0.
+            resp['type'] = MSRPC_FAULT
+            stub = struct.pack('<II', stub.status, 0)
         resp['flags'] = PFC_FIRST_FRAG | PFC_LAST_FRAG
         resp['call_id'] = hdr['call_id']
         resp['ctx_id'] = req['ctx_id']
-        resp['alloc_hint'] = len(stub)
+        resp['alloc_hint'] = len(stub) if resp['type'] == MSRPC_RESPONSE else 0
         resp['pduData'] = stub
         resp['frag_len'] = len(resp.getData())
         return resp.getData()
@@ -454,18 +475,53 @@ def negative(host):
     d.disconnect()
 
 
+def faulted_call(dce, opnum, stub=b'\x00' * 8):
+    """rpc_call() for a call the server faults: impacket raises the FAULT's status, by name."""
+    try:
+        rpc_call(dce, opnum, stub)
+    except DCERPCException as e:
+        return str(e)
+    raise AssertionError(f'opnum {opnum} was answered, not faulted')
+
+
+FAULTED = {(NSPI, 3): lambda: Fault(RPC_S_ACCESS_DENIED), (EMSMDB, 99): lambda: Fault(NCA_S_OP_RNG_ERROR),
+           (EMSMDB, 11): lambda: Fault(RPC_S_ACCESS_DENIED)}
+
+
+def faults(host):
+    """Three answers are FAULT PDUs: NspiQueryRows, opnum 99 and EcDoRpcExt2 (see FAULTED)."""
+    dce = dce_to(host, 135)
+    dce.bind(EPM)
+    ports = {name: ept_map(dce, iface) for name, iface in (('nspi', NSPI), ('emsmdb', EMSMDB))}
+    dce.disconnect()
+
+    dce = dce_to(host, ports['nspi'])
+    dce.bind(NSPI)
+    nspi.hNspiBind(dce)
+    assert faulted_call(dce, 3) == 'rpc_s_access_denied'
+    dce.disconnect()
+
+    dce = dce_to(host, ports['emsmdb'])
+    dce.bind(EMSMDB)
+    ec_do_connect_ex(dce)
+    assert faulted_call(dce, 99) == 'nca_s_op_rng_error'
+    assert faulted_call(dce, 11) == 'rpc_s_access_denied'
+    dce.disconnect()
+
+
 # ---------------------------------------------------------------- recording
 
 PORT_FILTER = 'tcp port 135 or tcp portrange 6001-6004 or tcp portrange 49664-49665 or tcp portrange 59531-59532'
 
 
-def record(run, family, exchange_map=EXCHANGE_MAP):
-    """Run one client scenario against fresh responders and return its packets."""
+def record(run, family, exchange_map=EXCHANGE_MAP, answers=None):
+    """Run one client scenario against fresh responders and return its packets; answers: the
+    (interface, opnum) pairs the Exchange ports answer otherwise (exchange_service_answering)."""
     host = '::1' if family == 6 else '127.0.0.1'
     tower_ip = '0.0.0.0' if family == 6 else SERVER4
     servers = [start_responder(host, 135, epm_service({**exchange_map, **OTHER_MAP}, tower_ip))]
     for port in (MAILBOX_PORT, AB_PORT, 6001, 6004, 49664, 49665):
-        servers.append(start_responder(host, port, exchange_service(port)))
+        servers.append(start_responder(host, port, exchange_service_answering(port, answers or {})))
 
     try:
         return capture(PORT_FILTER, lambda: run(host))
@@ -574,7 +630,7 @@ def write(name, pkts):
 
 def main(argv):
     wanted = set(argv) or {'outlook-start', 'late-start', 'bind-no-epm', 'static-ports', 'static-ports-no-epm',
-                           'malformed-bind', 'ipv6', 'contradicted', 'negative'}
+                           'malformed-bind', 'ipv6', 'contradicted', 'negative', 'faults'}
     if wanted & {'outlook-start', 'late-start', 'bind-no-epm'}:
         start = rewrite(record(outlook_start, 4), 4)
         if 'outlook-start' in wanted:
@@ -602,6 +658,8 @@ def main(argv):
         write('rpc-tcp-contradicted.pcap', rewrite(record(contradicted, 4), 4))
     if 'negative' in wanted:
         write('rpc-tcp-negative.pcap', rewrite(record(negative, 4), 4))
+    if 'faults' in wanted:
+        write('rpc-tcp-faults.pcap', rewrite(record(faults, 4, answers=FAULTED), 4))
 
 
 if __name__ == '__main__':
