@@ -55,6 +55,10 @@ Scenarios (one capture each, named <scenario>.pcap or .pcapng; see test-captures
                         myautodiscover.example.com, outlook.office365.com.evil.example
     exchange-online-nokeys    TLS, no keys, Exchange Online names: conn 1 (autodiscover-s.outlook.com)
                         GET /autodiscover/autodiscover.json; conn 2 (outlook.office365.com) POST /EWS/
+    http-server-errors  port 80, Host mail.contoso.com, Exchange failing. conn 1: POST /mapi/emsmdb/
+                        Connect (200), Execute answered 503 Service Unavailable, Execute (200);
+                        conn 2: POST /EWS/Exchange.asmx with NTLM: the NEGOTIATE answered 401 with a
+                        CHALLENGE, the AUTHENTICATE answered 500 (a SOAP fault), a third POST 200
 """
 import hashlib
 import http.client
@@ -370,26 +374,33 @@ def mapi_app(conn):
     executes, sequence = 0, 0
     while (req := conn.read_request()) is not None:
         kind = req.header('X-RequestType')
-        endpoint = req.target.split('/')[2]            # emsmdb or nspi
         executes += kind == 'Execute'
         if kind == 'Execute' and executes == 2:
             conn.send(response('200 OK', mapi_headers(req, 10, 'text/html; charset=utf-8'),
                                b'<html><body>Context Not Found: the session context is not found.</body></html>'))
             continue
         sequence += 1
-        headers = mapi_headers(req, 0, 'application/mapi-http', chunked=True)
-        headers += [('X-PendingPeriod', '15000'), ('X-ExpirationInfo', '1800000')]
-        if kind in ('Connect', 'Bind'):
-            headers.append(('Set-Cookie', f'MapiContext={endpoint}-4f1c2a9e7b3d; path=/mapi/{endpoint}'))
-        headers.append(('Set-Cookie', f'MapiSequence={sequence}-AQ==; path=/mapi/{endpoint}'))
-        head = ''.join(f'{k}: {v}\r\n' for k, v in headers)
-        conn.send(f'HTTP/1.1 200 OK\r\n{head}\r\n'.encode() + chunk(b'PROCESSING\r\n'))
-        elapsed = 12
-        if kind == 'NotificationWait':
-            time.sleep(NOTIFICATION_DELAY)
-            elapsed = int(NOTIFICATION_DELAY * 1000)
-        done = b'DONE\r\nX-ResponseCode: 0\r\nX-ElapsedTime: %d\r\n\r\n' % elapsed + MAPI_RESPONSE[kind]
-        conn.send(chunk(done) + b'0\r\n\r\n')
+        mapi_success(conn, req, sequence)
+
+
+def mapi_success(conn, req, sequence):
+    """200 + X-ResponseCode 0 and a chunked PROCESSING ... DONE body (sequence: the MapiSequence
+    cookie's number)."""
+    kind = req.header('X-RequestType')
+    endpoint = req.target.split('/')[2]            # emsmdb or nspi
+    headers = mapi_headers(req, 0, 'application/mapi-http', chunked=True)
+    headers += [('X-PendingPeriod', '15000'), ('X-ExpirationInfo', '1800000')]
+    if kind in ('Connect', 'Bind'):
+        headers.append(('Set-Cookie', f'MapiContext={endpoint}-4f1c2a9e7b3d; path=/mapi/{endpoint}'))
+    headers.append(('Set-Cookie', f'MapiSequence={sequence}-AQ==; path=/mapi/{endpoint}'))
+    head = ''.join(f'{k}: {v}\r\n' for k, v in headers)
+    conn.send(f'HTTP/1.1 200 OK\r\n{head}\r\n'.encode() + chunk(b'PROCESSING\r\n'))
+    elapsed = 12
+    if kind == 'NotificationWait':
+        time.sleep(NOTIFICATION_DELAY)
+        elapsed = int(NOTIFICATION_DELAY * 1000)
+    done = b'DONE\r\nX-ResponseCode: 0\r\nX-ElapsedTime: %d\r\n\r\n' % elapsed + MAPI_RESPONSE[kind]
+    conn.send(chunk(done) + b'0\r\n\r\n')
 
 
 def drop_first_request(pkts):
@@ -851,6 +862,64 @@ def oab_download(tls):
     bits_download(MAIL_HOST, f'/OAB/{OAB_GUID}/{OAB_FILE}', len(oab_lzx()), tls)
 
 
+# ------------------------------------------------------------ Exchange failing
+
+EWS_FAULT = b'''<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault><faultcode xmlns:a="http://schemas.microsoft.com/exchange/services/2006/types">a:ErrorInternalServerError</faultcode><faultstring xml:lang="en-US">An internal server error occurred. The operation failed.</faultstring><detail><e:ResponseCode xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">ErrorInternalServerError</e:ResponseCode></detail></s:Fault></s:Body></s:Envelope>'''
+UNAVAILABLE = b'<html><head><title>Service Unavailable</title></head><body><h1>Service Unavailable</h1></body></html>'
+
+
+def failing_exchange_app(conn):
+    """/mapi/: the first Execute is answered 503 (the mailbox's back end is down), every other
+    request as mapi_app answers it. /EWS/: an NTLM NEGOTIATE is answered 401 with a CHALLENGE, the
+    first request after it 500 with a SOAP fault, later ones 200."""
+    executes, sequence, ews_answers = 0, 0, 0
+    while (req := conn.read_request()) is not None:
+        if req.target.startswith('/mapi/'):
+            executes += req.header('X-RequestType') == 'Execute'
+            if executes == 1 and req.header('X-RequestType') == 'Execute':
+                number = int(req.header('X-RequestId').rsplit(':', 1)[1])
+                conn.send(response('503 Service Unavailable', [
+                    ('Content-Type', 'text/html'), ('Server', 'Microsoft-IIS/10.0'),
+                    ('request-id', f'{number:08x}-9c1d-4e2f-8a3b-4c5d6e7f8091'), ('X-FEServer', 'EXCH01'),
+                    ('Date', DATE)], UNAVAILABLE))
+                continue
+            sequence += 1
+            mapi_success(conn, req, sequence)
+            continue
+        auth = req.header('Authorization')
+        if auth.startswith('NTLM ') and b64decode(auth[5:])[8] == 1:    # NEGOTIATE
+            conn.send(response('401 Unauthorized', [
+                ('Content-Type', 'text/html'), ('Server', 'Microsoft-IIS/10.0'),
+                ('WWW-Authenticate', 'NTLM ' + ntlm_challenge(auth[5:])), ('Date', DATE)]))
+            continue
+        ews_answers += 1
+        status, body = ('500 Internal Server Error', EWS_FAULT) if ews_answers == 1 else ('200 OK', EWS_RESPONSE)
+        conn.send(response(status, [('Content-Type', 'text/xml; charset=utf-8')] + EXCHANGE_HEADERS, body))
+
+
+def exchange_failing():
+    counter = itertools.count(1)
+    mailbox = MapiClient(open_http(MAIL_HOST, 80, None), 'emsmdb', 1, counter)
+    statuses = [mailbox.call(kind).status for kind in ('Connect', 'Execute', 'Execute')]
+    mailbox.conn.close()
+    assert statuses == [200, 503, 200], statuses
+
+    ews = [('User-Agent', OUTLOOK_UA), ('X-AnchorMailbox', 'alice@contoso.com'),
+           ('Content-Type', 'text/xml; charset=utf-8'), ('SOAPAction', EWS_ACTION)]
+    conn = open_http(MAIL_HOST, 80, None)
+    type1 = ntlm.getNTLMSSPType1('', 'CONTOSO')
+    resp = fetch(conn, 'POST', '/EWS/Exchange.asmx',
+                 ews + [('Authorization', 'NTLM ' + b64encode(type1.getData()).decode())], EWS_REQUEST)
+    challenge = b64decode(resp.getheader('WWW-Authenticate')[5:])
+    type3, _ = ntlm.getNTLMSSPType3(type1, challenge, 'alice', 'Passw0rd!', 'CONTOSO')
+    statuses = [resp.status, fetch(conn, 'POST', '/EWS/Exchange.asmx',
+                                   ews + [('Authorization', 'NTLM ' + b64encode(type3.getData()).decode())],
+                                   EWS_REQUEST).status]
+    statuses.append(fetch(conn, 'POST', '/EWS/Exchange.asmx', ews, EWS_REQUEST).status)
+    conn.close()
+    assert statuses == [401, 500, 200], statuses
+
+
 # ------------------------------------------------------------ negatives
 
 def tiny_png():
@@ -962,7 +1031,8 @@ def main(argv):
                  'rpc-http-outlook', 'rpc-http-outlook-nokeys', 'rpc-http-referral', 'rpc-http-port-mismatch',
                  'ews-autodiscover', 'ews-autodiscover-nokeys', 'oab-download', 'oab-lookalike-negative',
                  'https-browsing-negative',
-                 'http-lookalike-negative', 'sni-lookalike-negative', 'exchange-online-nokeys']
+                 'http-lookalike-negative', 'sni-lookalike-negative', 'exchange-online-nokeys',
+                 'http-server-errors']
     wanted = set(argv) or set(scenarios)
     unknown = wanted - set(scenarios)
     if unknown:
@@ -1011,6 +1081,8 @@ def main(argv):
     if 'exchange-online-nokeys' in wanted:
         tls_scenario([EXO_AUTODISCOVER, EXO_FRONT_DOOR], web_app(EXO_ROUTES, EXCHANGE_HEADERS), exchange_online,
                      (None, 'exchange-online-nokeys.pcap'))
+    if 'http-server-errors' in wanted:
+        write('http-server-errors.pcap', record(exchange_failing, 80, failing_exchange_app))
 
 
 if __name__ == '__main__':
