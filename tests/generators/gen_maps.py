@@ -272,3 +272,30 @@ write('multi-client.txt',
            ["", "C:\\Users\\alice>netstat -ano -p TCP"] + netstat(tcp(NET_A)) +
            ["", "#host PC-BOB", "C:\\Users\\bob>tasklist"] + tasklist(TL_B) +
            ["", "C:\\Users\\bob>netstat -ano -p TCP"] + netstat(tcp(NET_B)))
+
+# netstat -anob from an elevated prompt (-b needs it): each row is followed by the service names it
+# hosts ("  RpcSs") and its image (" [OUTLOOK.EXE]"), or by " Can not obtain ownership information"
+# (System and protected processes); TIME_WAIT rows (PID 0) by nothing.  No tasklist: names come from -b.
+NET_B_ROWS = [  # (proto, local, remote, state, pid, lines after the row)
+    ("TCP", "0.0.0.0:135", "0.0.0.0:0", "LISTENING", 1234, ["  RpcSs", " [svchost.exe]"]),
+    ("TCP", "0.0.0.0:445", "0.0.0.0:0", "LISTENING", 4, [" Can not obtain ownership information"]),
+    ("TCP", "0.0.0.0:5040", "0.0.0.0:0", "LISTENING", 884, ["  CDPSvc", " [svchost.exe]"]),
+    ("TCP", "0.0.0.0:49664", "0.0.0.0:0", "LISTENING", 752, [" [lsass.exe]"]),
+    ("TCP", "0.0.0.0:49665", "0.0.0.0:0", "LISTENING", 660, [" Can not obtain ownership information"]),
+    ("TCP", "192.168.2.56:139", "0.0.0.0:0", "LISTENING", 4, [" Can not obtain ownership information"]),
+    ("TCP", "192.168.2.56:50688", "192.168.2.50:443", "TIME_WAIT", 0, []),
+    ("TCP", "192.168.2.56:50701", "192.168.2.50:443", "ESTABLISHED", 4028, [" [OUTLOOK.EXE]"]),
+    ("TCP", "192.168.2.56:50702", "192.168.2.50:443", "ESTABLISHED", 4028, [" [OUTLOOK.EXE]"]),
+    ("TCP", "192.168.2.56:50703", "192.168.2.50:443", "ESTABLISHED", 4028, [" [OUTLOOK.EXE]"]),
+    ("TCP", "192.168.2.56:50704", "192.168.2.50:443", "ESTABLISHED", 4028, [" [OUTLOOK.EXE]"]),
+    ("TCP", "192.168.2.56:50710", "142.250.1.1:443", "ESTABLISHED", 7312, [" [chrome.exe]"]),
+    ("TCP", "192.168.2.56:50712", "20.190.151.68:443", "ESTABLISHED", 3456, [" Can not obtain ownership information"]),
+    ("TCP", "[::]:135", "[::]:0", "LISTENING", 1234, ["  RpcSs", " [svchost.exe]"]),
+    ("TCP", "[::]:445", "[::]:0", "LISTENING", 4, [" Can not obtain ownership information"]),
+    ("UDP", "0.0.0.0:123", "*:*", "", 1396, ["  W32Time", " [svchost.exe]"]),
+    ("UDP", "0.0.0.0:5353", "*:*", "", 7312, [" [chrome.exe]"]),
+]
+anob = ["C:\\WINDOWS\\system32>netstat -anob"] + netstat([])
+for proto, local, remote, state, pid, after in NET_B_ROWS:
+    anob += netstat([(proto, local, remote, state, pid)])[4:] + after
+write('outlook-netstat-b.txt', anob + ["", "C:\\WINDOWS\\system32>"])

@@ -4,6 +4,7 @@ import subprocess
 
 import pytest
 
+from conftest import CAPTURES
 from expectations import SERVERS
 from tables import DECIDED, FAILURES, FRAMES, PROCESS, REQUESTS, ROLE, STREAM, clients, conns_table
 
@@ -67,6 +68,106 @@ def test_rpc_tcp_per_process_and_the_closed_endpoint_mapper_connection(tshark):
         ('192.168.2.56', 'unknown', '-', 'none'): {'endpoint-mapper': 1, 'total': 1},
     }
 
+
+
+# -- ss -tnp (Linux) and netstat -anob (names from the " [OUTLOOK.EXE]" lines, no tasklist)
+
+EVOLUTION_2201 = ('192.168.2.56', 'evolution', '2201', 'process-map')
+UNATTRIBUTED = ('192.168.2.56', 'unknown', '-', 'none')
+# Without a map entry, mapi-http-outlook's process comes from X-ClientApplication; rpc-http-outlook's
+# User-Agent (MSRPC) names none.
+MAPI_HEADER = ('192.168.2.56', 'OUTLOOK.EXE', '-', 'header')
+
+
+def attribution(tshark, capture, *opts):
+    """{tcp.stream: {(host, process, pid, source)}} over every frame of the capture."""
+    found = {}
+    for stream, *proc in tshark.fields(capture, ['tcp.stream', 'exchange.client.host', 'exchange.client.process',
+                                                 'exchange.client.pid', 'exchange.client.source'], '-2', *opts):
+        found.setdefault(int(stream), set()).add(tuple(proc))
+    return found
+
+
+def map_problems(tshark, capture, *opts):
+    return tshark.fields(capture, ['_ws.expert.message'], '-2', '-Y', 'exchange.process_map_problem', *opts)
+
+
+@pytest.mark.parametrize('two_pass', [False, True], ids=['single-pass', 'two-pass'])
+@pytest.mark.parametrize('capture, map_file, owner, counts', [
+    ('mapi-http-outlook.pcapng', 'linux-ss.txt', EVOLUTION_2201, {'mailbox': 1, 'directory': 1, 'total': 2}),
+    ('rpc-http-outlook.pcapng', 'outlook-netstat-b.txt', OUTLOOK_4028, {'rpc-in': 2, 'rpc-out': 2, 'total': 4}),
+], ids=['ss', 'netstat-b'])
+def test_ss_and_netstat_b_maps(tshark, capture, map_file, owner, counts, two_pass):
+    """Every connection of the capture is the map's; its other rows (other processes, IPv6, v4-mapped,
+    listeners, TIME_WAIT, pidless, "Can not obtain ownership information") add no row to the table."""
+    opts = with_map(tshark, map_file)
+    assert clients(tshark, capture, *opts, *(['-2'] if two_pass else [])) == {owner: counts}
+    streams = attribution(tshark, capture, *opts)
+    assert streams == {s: {owner[:3] + ('process-map',)} for s in range(counts['total'])}
+    assert map_problems(tshark, capture, *opts) == []       # every line understood
+
+
+def edited_map(tshark, source, name, edits):
+    """A copy of a map with each (old, new) replaced; old must be in it (every occurrence is replaced)."""
+    text = (CAPTURES / 'maps' / source).read_bytes().decode()
+    for old, new in edits:
+        assert old in text, f'{old!r} not in {source}'
+        text = text.replace(old, new)
+    dst = tshark.caps.parent / 'maps' / name
+    dst.write_bytes(text.encode())
+    dst.chmod(0o644)
+    return with_map(tshark, name)
+
+
+SS_ROW = '192.168.2.56:{}   192.168.2.50:443                        users:(("evolution",pid=2201,fd={})'
+NETSTAT_ROW = '192.168.2.56:{}     192.168.2.50:443       ESTABLISHED     4028\r\n [OUTLOOK.EXE]'
+
+
+@pytest.mark.parametrize('source, edits, table', [
+    # ss without root for another user's socket prints no users:(...) on 50702's rows (both listings)
+    ('linux-ss.txt', [(SS_ROW.format(50702, '33),("evolution",pid=2201,fd=35)'),
+                       '192.168.2.56:50702   192.168.2.50:443')],
+     {EVOLUTION_2201: {'mailbox': 1, 'total': 1}, MAPI_HEADER: {'directory': 1, 'total': 1}}),
+    # the same client port to another server: not this connection
+    ('linux-ss.txt', [(SS_ROW.format(50701, 31), SS_ROW.format(50701, 31).replace('.50:443', '.60:443'))],
+     {EVOLUTION_2201: {'directory': 1, 'total': 1}, MAPI_HEADER: {'mailbox': 1, 'total': 1}}),
+    # ss on a dual-stack socket prints IPv4 as v4-mapped IPv6: still this connection
+    ('linux-ss.txt', [('192.168.2.56:50701   192.168.2.50:443', '[::ffff:192.168.2.56]:50701   [::ffff:192.168.2.50]:443')],
+     {EVOLUTION_2201: {'mailbox': 1, 'directory': 1, 'total': 2}}),
+    # 50704 (stream 3, rpc-out) closed: TIME_WAIT, PID 0, nothing after the row
+    ('outlook-netstat-b.txt', [(NETSTAT_ROW.format(50704),
+                                '192.168.2.56:50704     192.168.2.50:443       TIME_WAIT       0')],
+     {OUTLOOK_4028: {'rpc-in': 2, 'rpc-out': 1, 'total': 3}, UNATTRIBUTED: {'rpc-out': 1, 'total': 1}}),
+    # 50703 (stream 2, rpc-in) to another server
+    ('outlook-netstat-b.txt', [(NETSTAT_ROW.format(50703), NETSTAT_ROW.format(50703).replace('.50:443', '.60:443'))],
+     {OUTLOOK_4028: {'rpc-in': 1, 'rpc-out': 2, 'total': 3}, UNATTRIBUTED: {'rpc-in': 1, 'total': 1}}),
+    # 50701 (stream 0) owned by PID 3456, which netstat -b could not name: the PID without a name, and
+    # the next row's " [OUTLOOK.EXE]" stays with 4028
+    ('outlook-netstat-b.txt', [(NETSTAT_ROW.format(50701), '192.168.2.56:50701     192.168.2.50:443       '
+                                'ESTABLISHED     3456\r\n Can not obtain ownership information')],
+     {OUTLOOK_4028: {'rpc-in': 1, 'rpc-out': 2, 'total': 3},
+      ('192.168.2.56', 'unknown', '3456', 'process-map'): {'rpc-in': 1, 'total': 1}}),
+], ids=['ss-pidless', 'ss-other-server', 'ss-v4-mapped', 'netstat-b-time-wait', 'netstat-b-other-server',
+        'netstat-b-no-ownership'])
+def test_rows_that_are_not_the_connection_attribute_nothing(tshark, source, edits, table):
+    capture = 'mapi-http-outlook.pcapng' if source == 'linux-ss.txt' else 'rpc-http-outlook.pcapng'
+    opts = edited_map(tshark, source, 'edited-' + source, edits)
+    assert clients(tshark, capture, '-2', *opts) == table
+    assert map_problems(tshark, capture, *opts) == []
+
+
+def test_netstat_b_without_o_names_no_connection(tshark):
+    """netstat -anb prints no PID column: the " [OUTLOOK.EXE]" lines name no PID, so nothing is attributed,
+    and the map is reported as naming no process."""
+    text = (CAPTURES / 'maps' / 'outlook-netstat-b.txt').read_bytes().decode()
+    rows = [line for line in text.split('\r\n') if line.startswith('  TCP ') or line.startswith('  UDP ')]
+    opts = edited_map(tshark, 'outlook-netstat-b.txt', 'netstat-anb.txt',
+                      [(row, row.rsplit(' ', 1)[0].rstrip()) for row in rows]
+                      + [('-anob', '-anb'), ('State           PID', 'State')])
+    assert clients(tshark, 'rpc-http-outlook.pcapng', '-2', *opts) == {UNATTRIBUTED: {'rpc-in': 2, 'rpc-out': 2,
+                                                                                      'total': 4}}
+    [(message,)] = map_problems(tshark, 'rpc-http-outlook.pcapng', *opts)
+    assert 'its connection lists name no process (netstat needs -o, ss needs -p)' in message
 
 @pytest.mark.parametrize('two_pass', [False, True], ids=['single-pass', 'two-pass'])
 def test_several_hosts_and_processes(tshark, two_pass):
