@@ -6,7 +6,9 @@
  * exchange_traffic.c, with the stateless exchange_dcerpc.c) -> conversation
  * state (exchange_conv.c) -> our fields and tap (packet-exchange.c,
  * exchange_stats.c).  State is built on the first pass, from the fields of
- * the protocol tree Wireshark builds for the fields we want.  Who writes
+ * the protocol tree Wireshark builds for the fields we want; at the first
+ * later pass (tshark -2, the GUI) the evidence files apply what the whole
+ * capture taught to the connections still undecided (exch_*_late()).  Who writes
  * which part of a conversation's state is in its type (exch_conv_t).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -17,6 +19,7 @@
 #include <wireshark.h>
 #include <epan/packet.h>
 #include <epan/address.h>
+#include <wsutil/inet_addr.h>
 
 #include "exchange_compat.h"
 
@@ -91,6 +94,8 @@ typedef struct {
 
 #define EXCH_PROC_VOTES 4
 
+/* exchange_names.c: the shared names (data only) */
+const char  *exch_iface_name(exch_iface_t i);
 extern const value_string exch_role_vals[];
 extern const value_string exch_proc_source_vals[];
 extern const value_string exch_target_vals[];
@@ -128,6 +133,7 @@ typedef struct {
 /* exchange_rpc.c */
 typedef struct {
     guint            learned_gen;   /* learned-endpoint generation last checked */
+    gboolean         dcerpc;        /* the stock dissector decoded DCE/RPC on it */
 } exch_rpc_state_t;
 
 /* exchange_http.c: HTTP requests and RPC/HTTP channel bodies */
@@ -156,6 +162,7 @@ typedef struct {
     guint64          run_bytes[2];  /* ... sent since the other side last sent any */
     guint32          run_records[2];
     exch_role_t      flow;          /* rpc-in/rpc-out when the data ran one way, else none */
+    gboolean         flow_listed;   /* ... and it was offered for pairing */
     guint            host_gen;      /* host-list generation exchange_host() last checked */
     guint            host_facts;    /* ... and what it knew then (SNI, endpoints) */
     const char      *host_why;      /* ... and its answer (file scope), or NULL */
@@ -205,7 +212,10 @@ typedef struct exch_conv_s {
     exch_endpoint_t  client;
     exch_endpoint_t  server;
     gboolean         have_endpoints;
+    gboolean         sides_by_port; /* ... guessed from a well-known port, not yet seen */
+    exch_endpoint_t  ends[2];       /* both ends of the first frame, while the sides are not known */
     gboolean         not_exchange;  /* a certain non-Exchange BIND was seen */
+    gboolean         decided_late;  /* decided from the whole capture, after the first pass */
     /* Links to other conversations, written for both of them by
      * exch_conv_pair_channels() and exch_conv_pair_flows(), which take the
      * pair; nothing writes through them. */
@@ -305,6 +315,9 @@ typedef enum {
     EXCH_F_FRAME_COMMENT,
     EXCH_F_PKTAP_PID,
     EXCH_F_PKTAP_CMDNAME,
+    EXCH_F_DNS_QRY_NAME,
+    EXCH_F_DNS_A,
+    EXCH_F_DNS_AAAA,
     EXCH_F_COUNT
 } exch_field_t;
 
@@ -319,6 +332,7 @@ gboolean    exch_field_uint(proto_tree *tree, exch_field_t f, guint32 *out);
 gboolean    exch_field_uint_at(GPtrArray *a, guint which, guint32 *out);
 gboolean    exch_field_guid_at(GPtrArray *a, guint which, e_guid_t *out);
 gboolean    exch_field_ipv4_at(GPtrArray *a, guint which, guint32 *out_net_order);
+gboolean    exch_field_ipv6_at(GPtrArray *a, guint which, ws_in6_addr *out);
 gboolean    exch_field_seconds(GPtrArray *a, guint which, double *out);
 const char *exch_field_str(GPtrArray *a, guint which);
 const guint8 *exch_field_bytes(GPtrArray *a, guint which, guint *len);
@@ -341,9 +355,17 @@ void         exch_conv_set_endpoints(const exch_conv_t *c, packet_info *pinfo, g
 void         exch_conv_add_ifaces(const exch_conv_t *c, guint32 ifaces);
 void         exch_conv_pair_channels(const exch_conv_t *c, const exch_conv_t *first);
 void         exch_conv_pair_flows(const exch_conv_t *a, const exch_conv_t *b);
+/* After the first pass: evidence from the whole capture about a connection
+ * that had none as strong (server: its server end, when the sides were not
+ * known).  Judged as exch_conv_offer() judges; decided in its first frame. */
+void         exch_conv_offer_late(const exch_conv_t *c, const exch_evidence_t *ev, const exch_endpoint_t *server);
+/* For the late evidence: how many TCP frames the first pass has seen (the
+ * evidence files redo their late work only when it changed), and the
+ * conversations by stream, 0 .. exch_conv_count() - 1 (NULL gaps). */
+guint32      exch_conv_first_pass_frames(void);
+guint32      exch_conv_count(void);
 /* Readers. */
 char        *exch_endpoint_to_str(wmem_allocator_t *scope, const exch_endpoint_t *ep);
-const char  *exch_iface_name(exch_iface_t i);
 const exch_conv_t *exch_conv_target_source(const exch_conv_t *c);
 const char  *exch_conv_server_name(const exch_conv_t *c);
 guint32      exch_conv_ifaces(const exch_conv_t *c, exch_iface_t *main_iface);
@@ -351,6 +373,7 @@ guint32      exch_conv_ifaces(const exch_conv_t *c, exch_iface_t *main_iface);
 /* ---- exchange_dcerpc.c: DCE/RPC facts (interfaces, BINDs), no state ---- */
 exch_iface_t exch_dcerpc_iface(const e_guid_t *g);
 exch_role_t  exch_dcerpc_iface_role(exch_iface_t i);
+gboolean     exch_dcerpc_from_client(guint32 ptype);   /* a PDU type the client sends */
 
 /* What one BIND/ALTER_CONTEXT names. */
 typedef struct {
@@ -387,6 +410,7 @@ void         exch_rpc_init(void);
 void         exch_rpc_handoff(void);
 void         exch_rpc_analyze(packet_info *pinfo, proto_tree *tree, const exch_conv_t *c, exch_rpc_state_t *own);
 gboolean     exch_rpc_learned_unused(const exch_learned_t *announced);
+void         exch_rpc_late(wmem_allocator_t *scratch);
 
 /* ---- exchange_http.c: RPC/HTTP, MAPI/HTTP, EWS, Autodiscover, OAB ---- */
 void         exch_http_init(void);
@@ -396,9 +420,11 @@ void         exch_http_analyze(packet_info *pinfo, proto_tree *tree, const exch_
 extern const char *exch_pref_servers;   /* user's list of Exchange hosts/addresses */
 void         exch_tls_init(void);
 void         exch_tls_prefs_changed(void);
-void         exch_tls_learn_host(packet_info *pinfo, const char *host, const char *why);
+void         exch_tls_learn_host(packet_info *pinfo, const char *host, const address *at, const char *why);
 void         exch_tls_analyze(packet_info *pinfo, proto_tree *tree, const exch_conv_t *c, exch_tls_state_t *own);
 void         exch_tls_infer(packet_info *pinfo, const exch_conv_t *c, exch_tls_state_t *own);
+void         exch_tls_dns(packet_info *pinfo, proto_tree *tree);
+void         exch_tls_late(wmem_allocator_t *scratch);
 
 /* ---- exchange_traffic.c: the connections table's counters ---- */
 void         exch_traffic_account(packet_info *pinfo, proto_tree *tree, exch_traffic_state_t *own);

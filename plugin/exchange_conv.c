@@ -10,7 +10,10 @@
  *   - exch_conv_set_transport(): RPC/HTTP, as soon as a channel request is
  *     seen, before any role;
  *   - exch_conv_set_endpoints(): the sides, from a frame whose sender's
- *     side is known;
+ *     side is known (until then, for a connection begun before the
+ *     capture, a well-known port against an ephemeral one is the server);
+ *   - exch_conv_offer_late(): after the first pass, evidence from the whole
+ *     capture for a connection the first pass left weaker;
  *   - exch_conv_add_ifaces(): interfaces bound inside an RPC/HTTP channel;
  *   - exch_conv_pair_channels(), exch_conv_pair_flows(): both sides of a
  *     link (RPC/HTTP channels of one virtual connection; opposite one-way
@@ -58,67 +61,10 @@ static guint32 health_frames;      /* first_pass_frames when it was */
 
 static void health_update(wmem_allocator_t *scratch);
 
-const value_string exch_role_vals[] = {
-    { EXCH_ROLE_NONE,            "none" },
-    { EXCH_ROLE_MAILBOX,         "mailbox" },
-    { EXCH_ROLE_DIRECTORY,       "directory" },
-    { EXCH_ROLE_RPC_IN,          "rpc-in" },
-    { EXCH_ROLE_RPC_OUT,         "rpc-out" },
-    { EXCH_ROLE_EWS,             "ews" },
-    { EXCH_ROLE_AUTODISCOVER,    "autodiscover" },
-    { EXCH_ROLE_OAB,             "oab" },
-    { EXCH_ROLE_ENDPOINT_MAPPER, "endpoint-mapper" },
-    { EXCH_ROLE_UNKNOWN,         "unknown" },
-    { 0, NULL }
-};
-
-const value_string exch_transport_vals[] = {
-    { EXCH_TRANSPORT_NONE,      "none" },
-    { EXCH_TRANSPORT_RPC_TCP,   "rpc-tcp" },
-    { EXCH_TRANSPORT_RPC_HTTP,  "rpc-http" },
-    { EXCH_TRANSPORT_MAPI_HTTP, "mapi-http" },
-    { EXCH_TRANSPORT_HTTPS,     "https" },
-    { EXCH_TRANSPORT_HTTP,      "http" },
-    { 0, NULL }
-};
-
-const value_string exch_conf_vals[] = {
-    { EXCH_CONF_NONE,     "none" },
-    { EXCH_CONF_INFERRED, "inferred" },
-    { EXCH_CONF_LEARNED,  "learned" },
-    { EXCH_CONF_CERTAIN,  "certain" },
-    { 0, NULL }
-};
-
-const value_string exch_proc_source_vals[] = {
-    { EXCH_PROC_NONE,    "none" },
-    { EXCH_PROC_HEADER,  "header" },
-    { EXCH_PROC_PKTAP,   "pktap" },
-    { EXCH_PROC_COMMENT, "capture-comment" },
-    { EXCH_PROC_MAP,     "process-map" },
-    { 0, NULL }
-};
-
-static const value_string exch_iface_vals[] = {
-    { EXCH_IF_NONE,        "none" },
-    { EXCH_IF_EMSMDB,      "EMSMDB" },
-    { EXCH_IF_ASYNCEMSMDB, "AsyncEMSMDB" },
-    { EXCH_IF_NSPI,        "NSPI" },
-    { EXCH_IF_RFR,         "RFR" },
-    { EXCH_IF_EPM,         "EPM" },
-    { 0, NULL }
-};
-
 void
 exch_conv_init(int proto)
 {
     exch_proto = proto;
-}
-
-const char *
-exch_iface_name(exch_iface_t i)
-{
-    return val_to_str_const(i, exch_iface_vals, "?");
 }
 
 /* The last first-pass answer of tcp_state(): most frames follow one of
@@ -201,6 +147,13 @@ writable(const exch_conv_t *c)
 }
 
 static void
+set_endpoint(exch_endpoint_t *ep, const address *addr, guint32 port)
+{
+    copy_address_wmem(wmem_file_scope(), &ep->addr, addr);
+    ep->port = (guint16)port;
+}
+
+static void
 give_parts(exch_conv_t *c, exch_conv_parts_t *parts)
 {
     if (!parts)
@@ -252,6 +205,16 @@ exch_conv_get(packet_info *pinfo, gboolean create, exch_conv_parts_t *parts)
         (pinfo->srcport == tcpd->server_port || pinfo->destport == tcpd->server_port)) {
         c->opened_in = pinfo->num;
         exch_conv_set_endpoints(c, pinfo, pinfo->destport == tcpd->server_port);
+    } else {
+        /* Begun before the capture: the late evidence looks at both ends,
+         * and a well-known port against an ephemeral one is the server's
+         * until a frame shows otherwise. */
+        set_endpoint(&c->ends[0], &pinfo->src, pinfo->srcport);
+        set_endpoint(&c->ends[1], &pinfo->dst, pinfo->destport);
+        if ((pinfo->srcport < 1024) != (pinfo->destport < 1024)) {
+            exch_conv_set_endpoints(c, pinfo, pinfo->destport < 1024);
+            c->sides_by_port = TRUE;
+        }
     }
     give_parts(c, parts);
     return c;
@@ -277,21 +240,22 @@ exch_frame_part(packet_info *pinfo, exch_frame_key_t key, gsize size, gboolean c
     return f;
 }
 
-static void
-set_endpoint(exch_endpoint_t *ep, const address *addr, guint32 port)
-{
-    copy_address_wmem(wmem_file_scope(), &ep->addr, addr);
-    ep->port = (guint16)port;
-}
-
 /* Record who is client and who is server, once, from a frame whose sender
  * we know the side of. */
 void
 exch_conv_set_endpoints(const exch_conv_t *cc, packet_info *pinfo, gboolean sender_is_client)
 {
     exch_conv_t *c = writable(cc);
-    if (c->have_endpoints)
+    /* Sides guessed from the ports give way to the first frame that shows
+     * them (a sender told apart by what it sent). */
+    if (c->have_endpoints && !c->sides_by_port)
         return;
+    if (c->sides_by_port) {
+        c->sides_by_port = FALSE;
+        gboolean guessed = addresses_equal(&pinfo->src, &c->client.addr) && pinfo->srcport == c->client.port;
+        if (guessed == sender_is_client)
+            return;
+    }
     if (sender_is_client) {
         set_endpoint(&c->client, &pinfo->src, pinfo->srcport);
         set_endpoint(&c->server, &pinfo->dst, pinfo->destport);
@@ -393,6 +357,48 @@ exch_conv_offer(const exch_conv_t *cc, packet_info *pinfo, const exch_evidence_t
     c->not_exchange = FALSE;
     take(c, pinfo, ev);
     c->ifaces = ev->ifaces;
+}
+
+/* Evidence from the whole capture, after the first pass (see exchange.h).
+ * Only a connection the first pass left weaker than the evidence takes it;
+ * nothing proved not to be Exchange does. */
+void
+exch_conv_offer_late(const exch_conv_t *cc, const exch_evidence_t *ev, const exch_endpoint_t *server)
+{
+    exch_conv_t *c = writable(cc);
+    if (c->not_exchange || ev->role == EXCH_ROLE_NONE || ev->conf < c->conf ||
+        (ev->conf == c->conf && (c->role != EXCH_ROLE_UNKNOWN || ev->role == EXCH_ROLE_UNKNOWN)))
+        return;
+    if (server && (!c->have_endpoints || c->sides_by_port)) {
+        gboolean first_is_server = addresses_equal(&server->addr, &c->ends[0].addr) && server->port == c->ends[0].port;
+        c->client = c->ends[first_is_server ? 1 : 0];
+        c->server = c->ends[first_is_server ? 0 : 1];
+        c->have_endpoints = TRUE;
+        c->sides_by_port = FALSE;
+    }
+    c->role = ev->role;
+    c->transport = ev->transport;
+    c->iface = ev->iface;
+    c->ifaces = ev->ifaces;
+    c->conf = ev->conf;
+    c->evidence = wmem_strdup(wmem_file_scope(), ev->text);
+    c->decided_in = c->first_frame;
+    c->learned_from = ev->learned_from;
+    if (c->counted_in == 0)
+        c->counted_in = c->first_frame;
+    c->decided_late = TRUE;
+}
+
+guint32
+exch_conv_first_pass_frames(void)
+{
+    return first_pass_frames;
+}
+
+guint32
+exch_conv_count(void)
+{
+    return by_stream_len;
 }
 
 /* Interfaces bound inside an RPC/HTTP channel join its list, whatever the

@@ -195,3 +195,12 @@ exch_dcerpc_scan(const guint8 *data, guint len, exch_pdu_scan_t *out)
         off += frag;
     }
 }
+
+/* Connection-oriented PDU types the client sends: REQUEST, BIND,
+ * ALTER_CONTEXT, AUTH3, CO_CANCEL, ORPHANED (C706 12.6.4); the others are
+ * the server's. */
+gboolean
+exch_dcerpc_from_client(guint32 ptype)
+{
+    return ptype == 0 || ptype == 11 || ptype == 14 || ptype == 16 || ptype == 18 || ptype == 19;
+}

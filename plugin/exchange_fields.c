@@ -19,9 +19,9 @@
 /* The protocol whose dissector adds a field: when it is not among the
  * frame's layers the field cannot be in its tree, and the lookup (a hash
  * and an array per field, on every TCP frame) is skipped. */
-enum { L_ANY = 0, L_DCERPC, L_HTTP, L_TLS, L_COUNT };
-static const char *const layer_names[L_COUNT] = { NULL, "dcerpc", "http", "tls" };
-static int layer_proto[L_COUNT] = { -1, -1, -1, -1 };
+enum { L_ANY = 0, L_DCERPC, L_HTTP, L_TLS, L_DNS, L_COUNT };
+static const char *const layer_names[L_COUNT] = { NULL, "dcerpc", "http", "tls", "dns" };
+static int layer_proto[L_COUNT] = { -1, -1, -1, -1, -1 };
 
 /* A name can stand for several fields: a dissector may register one name
  * twice, with different types (and a series may change a field's type).
@@ -77,6 +77,9 @@ static exch_foreign_t foreign[EXCH_F_COUNT] = {
     [EXCH_F_FRAME_COMMENT]        = { .name = "frame.comment", .layer = L_ANY },
     [EXCH_F_PKTAP_PID]            = { .name = "pktap.pid", .layer = L_ANY },
     [EXCH_F_PKTAP_CMDNAME]        = { .name = "pktap.cmdname", .layer = L_ANY },
+    [EXCH_F_DNS_QRY_NAME]         = { .name = "dns.qry.name", .layer = L_DNS },
+    [EXCH_F_DNS_A]                = { .name = "dns.a", .layer = L_DNS },
+    [EXCH_F_DNS_AAAA]             = { .name = "dns.aaaa", .layer = L_DNS },
 };
 
 /* Ids are kept in registration order, so that the built-in field's
@@ -283,6 +286,16 @@ exch_field_ipv4_at(GPtrArray *a, guint which, guint32 *out_net_order)
     if (!fi || fi->length != 4 || !fi->ds_tvb || tvb_captured_length_remaining(fi->ds_tvb, fi->start) < 4)
         return FALSE;
     *out_net_order = tvb_get_ipv4(fi->ds_tvb, fi->start);
+    return TRUE;
+}
+
+gboolean
+exch_field_ipv6_at(GPtrArray *a, guint which, ws_in6_addr *out)
+{
+    field_info *fi = nth_of_type(a, which, FT_IPv6, "an IPv6 address");
+    if (!fi || fi->length != 16 || !fi->ds_tvb || tvb_captured_length_remaining(fi->ds_tvb, fi->start) < 16)
+        return FALSE;
+    tvb_get_ipv6(fi->ds_tvb, fi->start, out);
     return TRUE;
 }
 

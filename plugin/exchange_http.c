@@ -299,7 +299,7 @@ rpch_request(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, pro
     h->services |= 1u << (in ? EXCH_ROLE_RPC_IN : EXCH_ROLE_RPC_OUT);
     const char *host = exch_field_str(exch_field_all(tree, EXCH_F_HTTP_HOST), 0);
     if (host)
-        exch_tls_learn_host(pinfo, host, wmem_strdup_printf(pinfo->pool, "served %s in frame %u",
+        exch_tls_learn_host(pinfo, host, &pinfo->dst, wmem_strdup_printf(pinfo->pool, "served %s in frame %u",
                                                            in ? "RPC_IN_DATA" : "RPC_OUT_DATA", pinfo->num));
 
     const char *server;
@@ -351,7 +351,7 @@ autodiscover_answer(const exch_conv_t *c, const exch_http_state_t *h, packet_inf
             size_t len = strcspn(host, "/:?#\"'<> \r\n\t");
             if (!after_http_scheme(body, p) || len == 0 || len > 253)
                 continue;
-            exch_tls_learn_host(pinfo, wmem_strndup(pinfo->pool, host, len), why);
+            exch_tls_learn_host(pinfo, wmem_strndup(pinfo->pool, host, len), NULL, why);
             taken++;
         }
     }
@@ -399,7 +399,7 @@ service_request(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, 
         if (host) {
             if (!h->server_name)
                 h->server_name = file_str(host);
-            exch_tls_learn_host(pinfo, host, wmem_strdup_printf(pinfo->pool, "served %s", ev.text));
+            exch_tls_learn_host(pinfo, host, &pinfo->dst, wmem_strdup_printf(pinfo->pool, "served %s", ev.text));
         }
         return;
     }

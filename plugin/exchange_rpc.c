@@ -10,14 +10,22 @@
  *     tagged "learned", and the port is handed to the DCE/RPC dissector (a
  *     template conversation), which also beats X11 on 6001-6004;
  *   - a BIND/ALTER_CONTEXT naming an Exchange interface is certain; one
- *     naming only other interfaces proves "not Exchange".
+ *     naming only other interfaces proves "not Exchange";
+ *   - a connection begun before the capture, to an endpoint another
+ *     connection sent an Exchange BIND to, serves the same ("learned");
+ *   - DCE/RPC without a BIND to an address an ept_map answer or a BIND
+ *     proved an Exchange RPC server, on a port nothing explains: "unknown",
+ *     inferred;
+ *   - after the first pass (exch_rpc_late()), the same rules with what the
+ *     whole capture taught, for the connections still undecided.
  * BINDs are read from the stock DCE/RPC fields; where no stock dissector
  * decoded the bytes (X11 owns 6000-6063), a small bounded parser reads them.
  *
  * Memory: the learned table holds at most EXCH_MAX_LEARNED endpoints per file.
  *
  * Of the conversation it writes only c->rpc (which learned-table generation
- * it last checked); roles go through exch_conv_offer().
+ * it last checked, whether DCE/RPC was seen); roles go through
+ * exch_conv_offer() and, after the first pass, exch_conv_offer_late().
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -40,9 +48,24 @@
 
 static dissector_handle_t dcerpc_tcp_handle;
 static wmem_map_t *learned_map;     /* exch_learned_t* -> same, keyed by addr+port */
-static guint learned_gen;           /* bumped whenever the table changes */
+static guint learned_gen;           /* bumped whenever either table changes */
 static guint learned_count;
 exch_pref_bool_t exch_pref_decode_learned = TRUE;
+
+/* Server endpoints an Exchange BIND went to: on Exchange one endpoint
+ * belongs to one service process (EMSMDB and AsyncEMSMDB, or NSPI and
+ * RFR), so another connection there serves the same. */
+typedef struct {
+    exch_endpoint_t ep;
+    exch_iface_t    iface;
+    guint32         frame;
+    guint32         stream;
+} bound_t;
+static wmem_map_t *bound_map;       /* bound_t* -> same, keyed by ep */
+
+/* Addresses proved to be Exchange RPC servers -> why (file scope). */
+static wmem_map_t *server_map;
+static guint32 late_mark;           /* exch_conv_first_pass_frames() at the last late pass */
 
 static guint
 learned_hash(gconstpointer k)
@@ -58,10 +81,49 @@ learned_equal(gconstpointer a, gconstpointer b)
     return x->port == y->port && addresses_equal(&x->addr, &y->addr);
 }
 
+static guint
+bound_hash(gconstpointer k)
+{
+    const bound_t *b = (const bound_t *)k;
+    return add_address_to_hash(b->ep.port, &b->ep.addr);
+}
+
+static gboolean
+bound_equal(gconstpointer a, gconstpointer b)
+{
+    const bound_t *x = (const bound_t *)a, *y = (const bound_t *)b;
+    return x->ep.port == y->ep.port && addresses_equal(&x->ep.addr, &y->ep.addr);
+}
+
+static guint
+address_hash(gconstpointer k)
+{
+    return add_address_to_hash(0, (const address *)k);
+}
+
+static gboolean
+address_equal(gconstpointer a, gconstpointer b)
+{
+    return addresses_equal((const address *)a, (const address *)b);
+}
+
+static void
+prove_server(const address *addr, const char *why)
+{
+    if (wmem_map_lookup(server_map, addr))
+        return;
+    address *a = wmem_new(wmem_file_scope(), address);
+    copy_address_wmem(wmem_file_scope(), a, addr);
+    wmem_map_insert(server_map, a, wmem_strdup(wmem_file_scope(), why));
+}
+
 /* Called at every file open (register_init_routine). */
 void
 exch_rpc_init(void)
 {
+    bound_map = wmem_map_new(wmem_file_scope(), bound_hash, bound_equal);
+    server_map = wmem_map_new(wmem_file_scope(), address_hash, address_equal);
+    late_mark = 0;
     learned_map = wmem_map_new(wmem_file_scope(), learned_hash, learned_equal);
     learned_gen = 1;
     learned_count = 0;
@@ -76,6 +138,28 @@ exch_rpc_handoff(void)
 }
 
 /* ---- BINDs ---- */
+
+/* Remember where an Exchange BIND went (the client sent it: the frame's
+ * destination is the server). */
+static void
+note_bind(const exch_conv_t *c, packet_info *pinfo, exch_iface_t iface)
+{
+    bound_t key;
+    key.ep.addr = pinfo->dst;
+    key.ep.port = (guint16)pinfo->destport;
+    if (c->not_exchange || wmem_map_lookup(bound_map, &key))
+        return;
+    bound_t *b = wmem_new0(wmem_file_scope(), bound_t);
+    copy_address_wmem(wmem_file_scope(), &b->ep.addr, &key.ep.addr);
+    b->ep.port = key.ep.port;
+    b->iface = iface;
+    b->frame = pinfo->num;
+    b->stream = c->stream;
+    wmem_map_insert(bound_map, b, b);
+    learned_gen++;
+    prove_server(&b->ep.addr, wmem_strdup_printf(pinfo->pool, "a BIND to %s in frame %u went there",
+                                                 exch_iface_name(iface), pinfo->num));
+}
 
 /* Turn the interfaces named by one BIND/ALTER_CONTEXT frame into the role
  * of an RPC/TCP connection.  (Inside RPC/HTTP channels they name the
@@ -97,6 +181,7 @@ offer_binds(const exch_conv_t *c, packet_info *pinfo, const exch_bind_t *b)
         ev.text = wmem_strdup_printf(pinfo->pool, "%s to %s in frame %u", b->what,
                                      exch_iface_name(ev.iface), pinfo->num);
         exch_conv_offer(c, pinfo, &ev);
+        note_bind(c, pinfo, ev.iface);
     } else if (!(b->mask & (1u << EXCH_IF_EPM)) && b->have_foreign) {
         /* Only non-Exchange interfaces (not even the endpoint mapper). */
         ev.role = EXCH_ROLE_NONE;
@@ -216,6 +301,7 @@ learn(packet_info *pinfo, const tower_t *t, const address *epm_server)
     l->ifaces |= 1u << t->iface;
     l->frame = pinfo->num;
     learned_gen++;
+    prove_server(&l->addr, wmem_strdup_printf(pinfo->pool, "an ept_map answer in frame %u names it", pinfo->num));
 
     if (!f->learned)
         f->learned = wmem_array_new(wmem_file_scope(), sizeof(exch_learned_t));
@@ -311,50 +397,157 @@ epm_from_fields(const exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
         tower_done(c, pinfo, &t, opnum, answer);
 }
 
-/* An undecided conversation to a learned endpoint takes its interface. */
+/* What an endpoint is known to serve, as learned evidence about c: an
+ * ept_map answer naming it, else (for a connection begun before the
+ * capture, or after the first pass) an Exchange BIND another connection
+ * sent there.  FALSE when nothing is known. */
+static gboolean
+endpoint_evidence(const exch_conv_t *c, const address *addr, guint32 port, gboolean late,
+                  wmem_allocator_t *scope, exch_evidence_t *ev)
+{
+    exch_endpoint_t ep = { *addr, (guint16)port };
+    const char *when = late ? " (later in the capture)" : "";
+    memset(ev, 0, sizeof *ev);
+    ev->transport = EXCH_TRANSPORT_RPC_TCP;
+    ev->conf = EXCH_CONF_LEARNED;
+
+    exch_learned_t key;
+    key.addr = *addr;
+    key.port = (guint16)port;
+    const exch_learned_t *l = learned_count ? (const exch_learned_t *)wmem_map_lookup(learned_map, &key) : NULL;
+    if (l) {
+        ev->role = exch_dcerpc_iface_role(l->iface);
+        ev->iface = l->iface;
+        ev->ifaces = l->ifaces;
+        ev->learned_from = l->frame;
+        wmem_strbuf_t *names = wmem_strbuf_new(scope, "");
+        for (int i = EXCH_IF_NONE + 1; i < EXCH_IF_COUNT; i++) {
+            if (l->ifaces & (1u << i))
+                wmem_strbuf_append_printf(names, "%s%s", wmem_strbuf_get_len(names) ? ", " : "",
+                                          exch_iface_name((exch_iface_t)i));
+        }
+        ev->text = wmem_strdup_printf(scope, "ept_map answer in frame %u%s mapped %s to %s", l->frame, when,
+                                      wmem_strbuf_get_str(names), exch_endpoint_to_str(scope, &ep));
+        return TRUE;
+    }
+    if (!late && c->opened_in)
+        return FALSE;           /* its own BIND is in the capture, or none is */
+    bound_t bkey;
+    bkey.ep = ep;
+    const bound_t *b = (const bound_t *)wmem_map_lookup(bound_map, &bkey);
+    if (!b || b->stream == c->stream)
+        return FALSE;
+    ev->role = exch_dcerpc_iface_role(b->iface);
+    ev->iface = b->iface;
+    ev->ifaces = 1u << b->iface;
+    ev->learned_from = b->frame;
+    ev->text = wmem_strdup_printf(scope, "BIND to %s in frame %u%s (stream %u) went to the same endpoint %s",
+                                  exch_iface_name(b->iface), b->frame, when, b->stream,
+                                  exch_endpoint_to_str(scope, &ep));
+    return TRUE;
+}
+
+/* An undecided conversation to a known endpoint takes its interface. */
 static void
 check_learned(const exch_conv_t *c, exch_rpc_state_t *r, packet_info *pinfo)
 {
     if (c->conf >= EXCH_CONF_LEARNED || c->not_exchange || r->learned_gen == learned_gen)
         return;
     r->learned_gen = learned_gen;
-    if (learned_count == 0)
+    if (learned_count == 0 && wmem_map_size(bound_map) == 0)
         return;
 
-    exch_learned_t key;
-    gboolean to_server = TRUE;
-    key.addr = pinfo->dst;
-    key.port = (guint16)pinfo->destport;
-    exch_learned_t *l = (exch_learned_t *)wmem_map_lookup(learned_map, &key);
-    if (!l) {
-        key.addr = pinfo->src;
-        key.port = (guint16)pinfo->srcport;
-        l = (exch_learned_t *)wmem_map_lookup(learned_map, &key);
-        to_server = FALSE;
-    }
-    if (!l)
+    exch_evidence_t ev;
+    if (endpoint_evidence(c, &pinfo->dst, pinfo->destport, FALSE, pinfo->pool, &ev))
+        ev.sender_is_client = TRUE;
+    else if (endpoint_evidence(c, &pinfo->src, pinfo->srcport, FALSE, pinfo->pool, &ev))
+        ev.sender_is_server = TRUE;
+    else
         return;
-
-    exch_evidence_t ev = { 0 };
-    ev.role = exch_dcerpc_iface_role(l->iface);
-    ev.transport = EXCH_TRANSPORT_RPC_TCP;
-    ev.iface = l->iface;
-    ev.ifaces = l->ifaces;
-    ev.conf = EXCH_CONF_LEARNED;
-    ev.learned_from = l->frame;
-    ev.sender_is_client = to_server;
-    ev.sender_is_server = !to_server;
-    exch_endpoint_t ep = { l->addr, l->port };
-    wmem_strbuf_t *names = wmem_strbuf_new(pinfo->pool, "");
-    for (int i = EXCH_IF_NONE + 1; i < EXCH_IF_COUNT; i++) {
-        if (l->ifaces & (1u << i))
-            wmem_strbuf_append_printf(names, "%s%s", wmem_strbuf_get_len(names) ? ", " : "",
-                                      exch_iface_name((exch_iface_t)i));
-    }
-    ev.text = wmem_strdup_printf(pinfo->pool, "ept_map answer in frame %u mapped %s to %s",
-                                 l->frame, wmem_strbuf_get_str(names),
-                                 exch_endpoint_to_str(pinfo->pool, &ep));
     exch_conv_offer(c, pinfo, &ev);
+}
+
+/* DCE/RPC to an Exchange RPC server on a port nothing explains: it is
+ * Exchange, which service is not knowable.  The endpoint mapper's port is
+ * not such a port. */
+static void
+evidence_unknown_service(const exch_endpoint_t *server, const char *why, wmem_allocator_t *scope,
+                         exch_evidence_t *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->role = EXCH_ROLE_UNKNOWN;
+    ev->transport = EXCH_TRANSPORT_RPC_TCP;
+    ev->conf = EXCH_CONF_INFERRED;
+    ev->text = wmem_strdup_printf(scope, "DCE/RPC without a BIND in the capture to %s, an Exchange RPC server (%s); "
+                                  "the port's service is not known", exch_endpoint_to_str(scope, server), why);
+}
+
+static void
+check_rpc_server(const exch_conv_t *c, exch_rpc_state_t *r, packet_info *pinfo, proto_tree *tree)
+{
+    guint32 ptype;
+    if (!exch_field_uint(tree, EXCH_F_DCERPC_PKT_TYPE, &ptype) || c->transport == EXCH_TRANSPORT_RPC_HTTP ||
+        c->http.seen)
+        return;
+    r->dcerpc = TRUE;
+    /* Which side sent it tells the sides of a connection begun before the
+     * capture, for the evidence that comes later. */
+    gboolean from_client = exch_dcerpc_from_client(ptype);
+    if (!c->have_endpoints || c->sides_by_port)
+        exch_conv_set_endpoints(c, pinfo, from_client);
+    if (c->role != EXCH_ROLE_NONE || c->not_exchange || wmem_map_size(server_map) == 0)
+        return;
+    exch_endpoint_t server = { from_client ? pinfo->dst : pinfo->src,
+                               (guint16)(from_client ? pinfo->destport : pinfo->srcport) };
+    const char *why = (const char *)wmem_map_lookup(server_map, &server.addr);
+    if (!why || server.port == 135)
+        return;
+    exch_evidence_t ev;
+    evidence_unknown_service(&server, why, pinfo->pool, &ev);
+    ev.sender_is_client = from_client;
+    ev.sender_is_server = !from_client;
+    exch_conv_offer(c, pinfo, &ev);
+}
+
+/* After the first pass: what the whole capture knows about each endpoint
+ * decides the connections the first pass left undecided (tshark -2, the
+ * GUI).  Redone only when the first pass went on since (a live capture). */
+void
+exch_rpc_late(wmem_allocator_t *scratch)
+{
+    guint32 mark = exch_conv_first_pass_frames();
+    if (mark == late_mark || !learned_map)
+        return;
+    late_mark = mark;
+    if (learned_count == 0 && wmem_map_size(server_map) == 0)
+        return;
+    for (guint32 i = 0; i < exch_conv_count(); i++) {
+        const exch_conv_t *c = exch_conv_find(i);
+        if (!c || c->conf >= EXCH_CONF_LEARNED || c->not_exchange || c->http.seen || c->tls.seen)
+            continue;
+        /* The server's end if the sides are known, else either end. */
+        const exch_endpoint_t *ends[2] = { NULL, NULL };
+        if (c->have_endpoints && !c->sides_by_port) {
+            ends[0] = &c->server;
+        } else if (c->ends[0].addr.type != AT_NONE) {
+            ends[0] = &c->ends[0];
+            ends[1] = &c->ends[1];
+        }
+        exch_evidence_t ev;
+        for (int k = 0; k < 2 && ends[k]; k++) {
+            if (endpoint_evidence(c, &ends[k]->addr, ends[k]->port, TRUE, scratch, &ev)) {
+                exch_conv_offer_late(c, &ev, ends[k]);
+                break;
+            }
+        }
+        if (c->role != EXCH_ROLE_NONE || !c->rpc.dcerpc || !c->have_endpoints || c->server.port == 135)
+            continue;
+        const char *why = (const char *)wmem_map_lookup(server_map, &c->server.addr);
+        if (why) {
+            evidence_unknown_service(&c->server, why, scratch, &ev);
+            exch_conv_offer_late(c, &ev, NULL);
+        }
+    }
 }
 
 /* A connection opening towards a learned endpoint uses it. */
@@ -396,4 +589,5 @@ exch_rpc_analyze(packet_info *pinfo, proto_tree *tree, const exch_conv_t *c, exc
             bind_from_payload(c, pinfo, tree);
     }
     check_learned(c, r, pinfo);
+    check_rpc_server(c, r, pinfo, tree);
 }

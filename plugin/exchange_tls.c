@@ -8,9 +8,14 @@
  *   - a connection to an Exchange host -> "unknown", where Exchange hosts
  *     are Exchange Online's front doors, the names and addresses in the
  *     exchange.servers preference, and hosts that served decrypted or
- *     cleartext Exchange requests elsewhere in the capture;
+ *     cleartext Exchange requests elsewhere in the capture; a name is also
+ *     known by the addresses it was reached at (requests, server names)
+ *     and those DNS answers in the capture give it, so a connection whose
+ *     handshake is not in the capture is known by its server's address;
  *   - such a connection whose application data runs one way, as on an
- *     RPC/HTTP channel, -> rpc-in or rpc-out (see flow_role()).
+ *     RPC/HTTP channel, -> rpc-in or rpc-out (see flow_of());
+ *   - after the first pass (exch_tls_late()), the same with every host the
+ *     whole capture proved, for connections still undecided.
  * Decrypted HTTP (exchange_http.c) replaces all of it with certain evidence.
  *
  * Writes only its part of the conversation (c->tls: SNI, record counts,
@@ -48,6 +53,13 @@ static GHashTable *pref_hosts;     /* lower-case names and canonical addresses *
 static wmem_map_t *learned_hosts;  /* lower-case host -> "why" (file scope) */
 static guint hosts_gen = 1;        /* bumped when either list changes */
 static wmem_list_t *flow_convs;    /* TLS connections to Exchange hosts with one-way data (tcp.stream + 1) */
+/* Addresses DNS answers in the capture gave names to (first answer wins). */
+typedef struct {
+    const char *name;               /* lower case, file scope */
+    guint32     frame;
+} dns_name_t;
+static wmem_map_t *dns_names;      /* canonical address -> dns_name_t */
+static guint32 late_mark;          /* exch_conv_first_pass_frames() at the last late pass */
 
 static char *
 canonical_host(const char *s, size_t len)
@@ -95,15 +107,27 @@ exch_tls_init(void)
 {
     learned_hosts = wmem_map_new(wmem_file_scope(), g_str_hash, g_str_equal);
     flow_convs = wmem_list_new(wmem_file_scope());
+    dns_names = wmem_map_new(wmem_file_scope(), g_str_hash, g_str_equal);
+    late_mark = 0;
     if (!pref_hosts)
         exch_tls_prefs_changed();
     hosts_gen++;
 }
 
+static void
+learn_key(const char *key, const char *why)
+{
+    if (wmem_map_lookup(learned_hosts, key))
+        return;
+    wmem_map_insert(learned_hosts, wmem_strdup(wmem_file_scope(), key), wmem_strdup(wmem_file_scope(), why));
+    hosts_gen++;
+}
+
 /* A host that served an Exchange request ("mail.contoso.com:443" and
- * "[2001:db8::1]:443" lose their port). */
+ * "[2001:db8::1]:443" lose their port), and the address it served it at
+ * (NULL when the name only was named, as in an Autodiscover answer). */
 void
-exch_tls_learn_host(packet_info *pinfo _U_, const char *host, const char *why)
+exch_tls_learn_host(packet_info *pinfo, const char *host, const address *at, const char *why)
 {
     size_t len = strlen(host);
     if (host[0] == '[') {
@@ -114,49 +138,110 @@ exch_tls_learn_host(packet_info *pinfo _U_, const char *host, const char *why)
         len = (size_t)(strchr(host, ':') - host);
     }
     char *h = canonical_host(host, len);
-    if (!wmem_map_lookup(learned_hosts, h)) {
-        wmem_map_insert(learned_hosts, wmem_strdup(wmem_file_scope(), h), wmem_strdup(wmem_file_scope(), why));
-        hosts_gen++;
-    }
+    learn_key(h, why);
+    if (at)
+        learn_key(address_to_str(pinfo->pool, at), wmem_strdup_printf(pinfo->pool, "(%s) %s", h, why));
     g_free(h);
 }
 
-/* Why this connection goes to Exchange, or NULL. */
-static const char *
-exchange_host_lookup(const exch_conv_t *c, const exch_tls_state_t *t, packet_info *pinfo)
+/* A DNS answer (first pass, any transport): the addresses it gives the
+ * name asked for. */
+void
+exch_tls_dns(packet_info *pinfo, proto_tree *tree)
 {
-    char *server = c->have_endpoints ? address_to_str(pinfo->pool, &c->server.addr) : NULL;
-    const char *names[] = { t->sni, server };
-    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
-        const char *n = names[i];
-        if (!n)
-            continue;
-        if (i == 0) {
-            for (size_t k = 0; k < G_N_ELEMENTS(exo_hosts); k++) {
-                if (strcmp(n, exo_hosts[k]) == 0)
-                    return wmem_strdup_printf(pinfo->pool, "%s is an Exchange Online front door", n);
-            }
+    /* Only answers carry addresses. */
+    GPtrArray *v4 = exch_field_all(tree, EXCH_F_DNS_A);
+    GPtrArray *v6 = exch_field_all(tree, EXCH_F_DNS_AAAA);
+    if (!v4 && !v6)
+        return;
+    const char *qname = exch_field_str(exch_field_all(tree, EXCH_F_DNS_QRY_NAME), 0);
+    if (!qname || !*qname)
+        return;
+    const char *name = NULL;
+    for (guint i = 0; i < (v4 ? v4->len : 0) + (v6 ? v6->len : 0); i++) {
+        address a;
+        ws_in4_addr a4;
+        ws_in6_addr a6;
+        if (v4 && i < v4->len) {
+            if (!exch_field_ipv4_at(v4, i, &a4))
+                continue;
+            set_address(&a, AT_IPv4, 4, &a4);
+        } else {
+            if (!exch_field_ipv6_at(v6, i - (v4 ? v4->len : 0), &a6))
+                continue;
+            set_address(&a, AT_IPv6, 16, &a6);
         }
-        if (pref_hosts && g_hash_table_contains(pref_hosts, n))
-            return wmem_strdup_printf(pinfo->pool, "%s is listed in exchange.servers", n);
-        const char *why = (const char *)wmem_map_lookup(learned_hosts, n);
-        if (why)
-            return wmem_strdup_printf(pinfo->pool, "%s %s", n, why);
+        const char *key = address_to_str(pinfo->pool, &a);
+        if (wmem_map_lookup(dns_names, key))
+            continue;
+        if (!name) {
+            char *lower = g_ascii_strdown(qname, -1);
+            name = wmem_strdup(wmem_file_scope(), lower);
+            g_free(lower);
+        }
+        dns_name_t *d = wmem_new(wmem_file_scope(), dns_name_t);
+        d->name = name;
+        d->frame = pinfo->num;
+        wmem_map_insert(dns_names, wmem_strdup(wmem_file_scope(), key), d);
+        hosts_gen++;
     }
+}
+
+/* Why a name is an Exchange host, or NULL. */
+static const char *
+name_why(const char *n, wmem_allocator_t *scope)
+{
+    for (size_t k = 0; k < G_N_ELEMENTS(exo_hosts); k++) {
+        if (strcmp(n, exo_hosts[k]) == 0)
+            return wmem_strdup_printf(scope, "%s is an Exchange Online front door", n);
+    }
+    if (pref_hosts && g_hash_table_contains(pref_hosts, n))
+        return wmem_strdup_printf(scope, "%s is listed in exchange.servers", n);
+    const char *why = (const char *)wmem_map_lookup(learned_hosts, n);
+    return why ? wmem_strdup_printf(scope, "%s %s", n, why) : NULL;
+}
+
+/* Why this connection goes to Exchange, or NULL: its server name, its
+ * server's address, or the name a DNS answer gave that address.  *by_sni:
+ * the server name said so. */
+static const char *
+exchange_host_lookup(const exch_conv_t *c, const exch_tls_state_t *t, wmem_allocator_t *scope, gboolean *by_sni)
+{
+    const char *why;
+    *by_sni = FALSE;
+    if (t->sni && (why = name_why(t->sni, scope)) != NULL) {
+        *by_sni = TRUE;
+        return why;
+    }
+    if (!c->have_endpoints)
+        return NULL;
+    const char *server = address_to_str(scope, &c->server.addr);
+    if (pref_hosts && g_hash_table_contains(pref_hosts, server))
+        return wmem_strdup_printf(scope, "%s is listed in exchange.servers", server);
+    if ((why = (const char *)wmem_map_lookup(learned_hosts, server)) != NULL)
+        return wmem_strdup_printf(scope, "%s %s", server, why);
+    const dns_name_t *d = (const dns_name_t *)wmem_map_lookup(dns_names, server);
+    if (d && (why = name_why(d->name, scope)) != NULL)
+        return wmem_strdup_printf(scope, "%s is %s by the DNS answer in frame %u; %s", server, d->name, d->frame, why);
     return NULL;
 }
 
 /* The same, asked on every TLS frame: looked up again only when the host
- * lists changed or the connection's server name or endpoints became known. */
+ * lists changed or the connection's server name or endpoints became known.
+ * A server name that says Exchange binds the server's address to it. */
 static const char *
 exchange_host(const exch_conv_t *c, exch_tls_state_t *t, packet_info *pinfo)
 {
     guint facts = (t->sni ? 2u : 0u) | (c->have_endpoints ? 1u : 0u);
     if (t->host_gen == hosts_gen && t->host_facts == facts)
         return t->host_why;
+    gboolean by_sni;
+    const char *why = exchange_host_lookup(c, t, pinfo->pool, &by_sni);
+    if (why && by_sni && c->have_endpoints)
+        learn_key(address_to_str(pinfo->pool, &c->server.addr),
+                  wmem_strdup_printf(pinfo->pool, "was reached as %s in stream %u", t->sni, c->stream));
     t->host_gen = hosts_gen;
     t->host_facts = facts;
-    const char *why = exchange_host_lookup(c, t, pinfo);
     if (!why)
         t->host_why = NULL;
     else if (!t->host_why || strcmp(t->host_why, why) != 0)
@@ -200,13 +285,14 @@ start_gap(const exch_conv_t *a, const exch_conv_t *b)
  * the same server endpoint opened within FLOW_PAIR_WINDOW seconds; the
  * nearest unpaired one is taken.  flow_convs holds only the unpaired. */
 static void
-flow_pair(const exch_conv_t *c, const exch_tls_state_t *t)
+flow_pair(const exch_conv_t *c)
 {
+    const exch_tls_state_t *t = &c->tls;
     const exch_conv_t *best = NULL;
     double best_gap = FLOW_PAIR_WINDOW;
     for (wmem_list_frame_t *f = wmem_list_head(flow_convs); f; f = wmem_list_frame_next(f)) {
         const exch_conv_t *o = exch_conv_find(GPOINTER_TO_UINT(wmem_list_frame_data(f)) - 1);
-        if (o->tls.flow == t->flow || o->server.port != c->server.port ||
+        if (o == c || o->tls.flow == t->flow || o->server.port != c->server.port ||
             !addresses_equal(&o->server.addr, &c->server.addr))
             continue;
         double gap = start_gap(c, o);
@@ -216,7 +302,8 @@ flow_pair(const exch_conv_t *c, const exch_tls_state_t *t)
         }
     }
     if (!best) {
-        wmem_list_append(flow_convs, GUINT_TO_POINTER(c->stream + 1));
+        if (!wmem_list_find(flow_convs, GUINT_TO_POINTER(c->stream + 1)))
+            wmem_list_append(flow_convs, GUINT_TO_POINTER(c->stream + 1));
         return;
     }
     wmem_list_remove(flow_convs, GUINT_TO_POINTER(best->stream + 1));
@@ -274,6 +361,37 @@ exch_tls_analyze(packet_info *pinfo, proto_tree *tree, const exch_conv_t *c, exc
         t->run_bytes[!dir] = 0;
         t->run_records[!dir] = 0;
     }
+    /* Which way the data runs, whatever the host: a host proved Exchange
+     * later in the capture still pairs it (exch_tls_late()). */
+    if (t->flow == EXCH_ROLE_NONE)
+        t->flow = flow_of(t);
+}
+
+/* The evidence a connection to an Exchange host gives: an RPC/HTTP channel
+ * when it has a one-way partner, else "unknown"; FALSE when it says
+ * nothing new. */
+static gboolean
+host_evidence(const exch_conv_t *c, const char *why, wmem_allocator_t *scope, exch_evidence_t *ev)
+{
+    const exch_tls_state_t *t = &c->tls;
+    memset(ev, 0, sizeof *ev);
+    ev->transport = EXCH_TRANSPORT_HTTPS;
+    ev->conf = EXCH_CONF_INFERRED;
+    ev->role = c->flow_peer ? t->flow : EXCH_ROLE_UNKNOWN;
+    if (ev->role == EXCH_ROLE_UNKNOWN && c->role == EXCH_ROLE_UNKNOWN)
+        return FALSE;
+    if (ev->role == EXCH_ROLE_UNKNOWN) {
+        ev->text = wmem_strdup_printf(scope, "TLS to an Exchange host (%s); not decrypted, role unknown", why);
+    } else {
+        gboolean in = ev->role == EXCH_ROLE_RPC_IN;
+        ev->text = wmem_strdup_printf(scope,
+                                      "TLS to an Exchange host (%s); not decrypted; data runs one way, from the %s "
+                                      "(client %" PRIu64 " B, server %" PRIu64 " B so far), and stream %u to the "
+                                      "same server, opened %.3f s apart, runs the other way: as an RPC/HTTP %s channel",
+                                      why, in ? "client" : "server", t->app_bytes[0], t->app_bytes[1],
+                                      c->flow_peer->stream, start_gap(c, c->flow_peer), in ? "IN" : "OUT");
+    }
+    return TRUE;
 }
 
 /* What can be said of a TLS connection without its plaintext (first pass,
@@ -302,22 +420,44 @@ exch_tls_infer(packet_info *pinfo, const exch_conv_t *c, exch_tls_state_t *t)
     const char *why = exchange_host(c, t, pinfo);
     if (!why)
         return;
-    if (t->flow == EXCH_ROLE_NONE && c->have_endpoints && (t->flow = flow_of(t)) != EXCH_ROLE_NONE)
-        flow_pair(c, t);
-    ev.role = c->flow_peer ? t->flow : EXCH_ROLE_UNKNOWN;
-    if (ev.role == EXCH_ROLE_UNKNOWN && c->role == EXCH_ROLE_UNKNOWN)
-        return;                 /* said already */
-    if (ev.role == EXCH_ROLE_UNKNOWN) {
-        ev.text = wmem_strdup_printf(pinfo->pool, "TLS to an Exchange host (%s); not decrypted, role unknown", why);
-    } else {
-        gboolean in = ev.role == EXCH_ROLE_RPC_IN;
-        ev.text = wmem_strdup_printf(pinfo->pool,
-                                     "TLS to an Exchange host (%s); not decrypted; data runs one way, from the %s "
-                                     "(client %" PRIu64 " B, server %" PRIu64 " B so far), and stream %u to the "
-                                     "same server, opened %.3f s apart, runs the other way: as an RPC/HTTP %s channel",
-                                     why, in ? "client" : "server", t->app_bytes[0], t->app_bytes[1],
-                                     c->flow_peer->stream,
-                                     start_gap(c, c->flow_peer), in ? "IN" : "OUT");
+    if (t->flow != EXCH_ROLE_NONE && !t->flow_listed) {
+        t->flow_listed = TRUE;
+        flow_pair(c);
     }
+    if (!host_evidence(c, why, pinfo->pool, &ev))
+        return;                 /* said already */
     exch_conv_offer(c, pinfo, &ev);
+}
+
+/* After the first pass: TLS connections to hosts the whole capture proved
+ * Exchange (a DNS answer, a request or server name later than their last
+ * frame), paired as above where their data ran one way. */
+void
+exch_tls_late(wmem_allocator_t *scratch)
+{
+    guint32 mark = exch_conv_first_pass_frames();
+    if (mark == late_mark || !learned_hosts)
+        return;
+    late_mark = mark;
+    wmem_array_t *found = wmem_array_new(scratch, sizeof(const exch_conv_t *));
+    wmem_array_t *whys = wmem_array_new(scratch, sizeof(const char *));
+    for (guint32 i = 0; i < exch_conv_count(); i++) {
+        const exch_conv_t *c = exch_conv_find(i);
+        if (!c || !c->tls.seen || c->http.seen || c->not_exchange || c->conf > EXCH_CONF_INFERRED)
+            continue;
+        gboolean by_sni;
+        const char *why = exchange_host_lookup(c, &c->tls, scratch, &by_sni);
+        if (!why)
+            continue;
+        if (c->tls.flow != EXCH_ROLE_NONE && !c->flow_peer)
+            flow_pair(c);
+        wmem_array_append_one(found, c);
+        wmem_array_append_one(whys, why);
+    }
+    for (guint i = 0; i < wmem_array_get_count(found); i++) {
+        const exch_conv_t *c = *(const exch_conv_t **)wmem_array_index(found, i);
+        exch_evidence_t ev;
+        if (host_evidence(c, *(const char **)wmem_array_index(whys, i), scratch, &ev))
+            exch_conv_offer_late(c, &ev, NULL);
+    }
 }

@@ -214,10 +214,22 @@ dissect_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
         proto_item_set_generated(mi);
         expert_add_info_format(pinfo, mi, &ei_exchange_process_map, "%s", exch_attr_map_message());
     }
+    gboolean first = !PINFO_FD_VISITED(pinfo);
+    if (first && pinfo->ptype != PT_TCP) {
+        exch_fields_frame(pinfo);
+        exch_tls_dns(pinfo, tree);
+        exch_fields_frame_done();
+    }
     if (pinfo->ptype != PT_TCP)
         return 0;
+    /* Once the first pass is over (tshark -2, the GUI), what the whole
+     * capture says decides the connections it left undecided; before the
+     * conversation is looked up, which works out the health from the roles. */
+    if (!first) {
+        exch_rpc_late(pinfo->pool);
+        exch_tls_late(pinfo->pool);
+    }
 
-    gboolean first = !PINFO_FD_VISITED(pinfo);
     exch_conv_parts_t own;
     const exch_conv_t *c = exch_conv_get(pinfo, first, &own);
     if (!c)
@@ -226,6 +238,7 @@ dissect_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
         /* Each evidence file reads the whole conversation and writes only
          * its own part; exchange_conv.c writes the rest. */
         exch_fields_frame(pinfo);
+        exch_tls_dns(pinfo, tree);
         exch_tls_analyze(pinfo, tree, c, own.tls);
         exch_http_analyze(pinfo, tree, c, own.http);
         exch_rpc_analyze(pinfo, tree, c, own.rpc);
@@ -273,7 +286,11 @@ dissect_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
             expert_add_info_format(pinfo, top, &ei_exchange_role_changed, "Exchange role changed from %s to %s: %s",
                                    was, now, fr->evidence);
     }
-    if (fr && fr->decided && PINFO_FD_VISITED(pinfo) && pinfo->num == c->decided_in)
+    if (c->decided_late && pinfo->num == c->decided_in)
+        expert_add_info_format(pinfo, top, &ei_exchange_role_decided,
+                               "Exchange role %s, from evidence later in the capture: %s",
+                               val_to_str_const(c->role, exch_role_vals, "?"), c->evidence);
+    if (((fr && fr->decided) || c->decided_late) && PINFO_FD_VISITED(pinfo) && pinfo->num == c->decided_in)
         add_health(pinfo, top, c);
     if (frh && frh->service) {
         proto_item *si = proto_tree_add_string(et, hf_exchange_service, tvb, 0, 0, frh->service);

@@ -38,6 +38,7 @@ FOREIGN = {
     'tls.handshake.extensions_server_name': STRING, 'tls.record.content_type': UINT, 'tls.record.length': UINT,
     'tls.handshake.type': UINT, 'tls.handshake.extensions.supported_version': UINT,
     'frame.comment': STRING, 'pktap.pid': UINT, 'pktap.cmdname': STRING,
+    'dns.qry.name': STRING, 'dns.a': {'FT_IPv4'}, 'dns.aaaa': {'FT_IPv6'},
 }
 
 
