@@ -40,6 +40,23 @@ Scenarios (one capture each; see test-captures/README.md):
                    NspiQueryRows answered with a FAULT (rpc_s_access_denied); 59531: BIND EMSMDB,
                    EcDoConnectEx, a call with opnum 99 answered with a FAULT (nca_s_op_rng_error),
                    EcDoRpcExt2 answered with a FAULT (rpc_s_access_denied)
+
+Captures that begin mid-conversation: the recording is cut where the client marks it (mark_cut), so
+every frame before that moment (handshakes, BINDs, the first EPM lookup) is gone, as when a capture
+is started late.
+    late-epm       135: ept_map NSPI, EMSMDB -> 59532/59531; BIND NSPI + NspiBind; BIND EMSMDB +
+                   EcDoConnectEx; [cut]; NspiQueryRows, EcDoRpcExt2, the NSPI connection closes;
+                   135 again: BIND EPM, ept_map NSPI, EMSMDB (-> 59532/59531); EcDoRpcExt2; close
+    late-epm-negative  the same, but the late lookup asks for SAMR and LSARPC (-> 49664/49665)
+    bind-elsewhere 49670 (a dynamic port no EPM answer names): A binds NSPI + NspiBind; [cut];
+                   A NspiQueryRows; B binds NSPI + NspiBind, closes; A NspiQueryRows, closes
+    bind-elsewhere-negative  the same with SAMR (SamrConnect, then calls) instead of NSPI
+    unexplained-port  49671: binds the store-admin interface + a call; [cut]; a call; 135: BIND
+                   EPM, ept_map NSPI, EMSMDB -> 59532/59531; a call on 49671; close
+    unexplained-port-negative  the same, the lookup asking for SAMR and LSARPC
+    port-reuse-late  59531 twice from one client port: A binds SAMR + SamrConnect, closes; B binds
+                   EMSMDB (its BIND/BIND_ACK dropped from the recording) + EcDoConnectEx +
+                   EcDoRpcExt2, closes; then 135: BIND EPM, ept_map EMSMDB -> 59531
 """
 import os
 import socket
@@ -82,6 +99,8 @@ FIRST_CLIENT_PORT = 50701
 MAILBOX_PORT, AB_PORT = 59531, 59532
 EXCHANGE_MAP = {RFR: AB_PORT, NSPI: AB_PORT, EMSMDB: MAILBOX_PORT}
 OTHER_MAP = {SAMR: 49664, LSARPC: 49665}
+# Dynamic ports (Exchange 2013 on: no static RPC ports) that no ept_map answer in the captures names.
+DYN_AB_PORT, DYN_OTHER_PORT = 49670, 49671
 
 
 # ---------------------------------------------------------------- responder
@@ -509,9 +528,115 @@ def faults(host):
     dce.disconnect()
 
 
+# ------------------------------------------------ captures that begin mid-conversation
+
+CUT = []    # the moment (time.time()) the scenario's capture is to begin; see cut()
+
+
+def mark_cut():
+    """The capture begins here: everything recorded before is dropped by cut().  Waits for the
+    kernel's delayed ACKs first, so the cut falls between two exchanges, not inside one."""
+    time.sleep(0.5)
+    CUT.append(time.time())
+
+
+def cut(pkts):
+    """The packets recorded after the scenario's mark_cut()."""
+    return [p for p in pkts if float(p.time) >= CUT[-1]]
+
+
+def epm_lookup(host, ifaces):
+    dce = dce_to(host, 135)
+    dce.bind(EPM)
+    ports = [ept_map(dce, iface) for iface in ifaces]
+    dce.disconnect()
+    return ports
+
+
+def late_epm(late_ifaces):
+    def run(host):
+        ab_port, mdb_port = epm_lookup(host, (NSPI, EMSMDB))
+        ab = dce_to(host, ab_port)
+        ab.bind(NSPI)
+        nspi.hNspiBind(ab)
+        mdb = dce_to(host, mdb_port)
+        mdb.bind(EMSMDB)
+        ec_do_connect_ex(mdb)
+        mark_cut()
+        rpc_call(ab, 3)         # NspiQueryRows
+        rpc_call(mdb, 11)       # EcDoRpcExt2
+        ab.disconnect()
+        epm_lookup(host, late_ifaces)
+        rpc_call(mdb, 11)
+        mdb.disconnect()
+    return run
+
+
+def bind_elsewhere(iface, first_call):
+    def run(host):
+        a = dce_to(host, DYN_AB_PORT)
+        a.bind(iface)
+        first_call(a)
+        mark_cut()
+        rpc_call(a, 3)
+        b = dce_to(host, DYN_AB_PORT)
+        b.bind(iface)
+        first_call(b)
+        b.disconnect()
+        rpc_call(a, 3)
+        a.disconnect()
+    return run
+
+
+def unexplained_port(ifaces):
+    def run(host):
+        x = dce_to(host, DYN_OTHER_PORT)
+        x.bind(STORE_ADMIN1)
+        rpc_call(x, 0)
+        mark_cut()
+        rpc_call(x, 0)
+        epm_lookup(host, ifaces)
+        rpc_call(x, 0)
+        x.disconnect()
+    return run
+
+
+def port_reuse_late(host):
+    a = dce_to(host, MAILBOX_PORT)
+    a.bind(SAMR)
+    samr.hSamrConnect(a)
+    a.disconnect()
+    time.sleep(0.5)     # both FINs and the last ACK before the next SYN, as tcp-port-reuse.pcap
+    b = dce_to(host, MAILBOX_PORT)
+    b.bind(EMSMDB)
+    ec_do_connect_ex(b)
+    rpc_call(b, 11)
+    b.disconnect()
+    time.sleep(0.5)
+    epm_lookup(host, (EMSMDB,))
+
+
+def reuse_client_port(pkts, old, new):
+    """Connection `old` (a rewritten client port) moved onto client port `new`, and its BIND/BIND_ACK
+    dropped: the same address and port pair used twice in turn, the second time with no BIND seen."""
+    out = []
+    for p in pkts:
+        if old in (p[TCP].sport, p[TCP].dport):
+            if is_bind_or_ack(p):
+                continue
+            p = p.copy()
+            if p[TCP].sport == old:
+                p[TCP].sport = new
+            else:
+                p[TCP].dport = new
+            del p[TCP].chksum
+        out.append(p)
+    return out
+
+
 # ---------------------------------------------------------------- recording
 
-PORT_FILTER = 'tcp port 135 or tcp portrange 6001-6004 or tcp portrange 49664-49665 or tcp portrange 59531-59532'
+PORT_FILTER = 'tcp port 135 or tcp portrange 6001-6004 or tcp portrange 49664-49671 or tcp portrange 59531-59532'
 
 
 def record(run, family, exchange_map=EXCHANGE_MAP, answers=None):
@@ -520,7 +645,7 @@ def record(run, family, exchange_map=EXCHANGE_MAP, answers=None):
     host = '::1' if family == 6 else '127.0.0.1'
     tower_ip = '0.0.0.0' if family == 6 else SERVER4
     servers = [start_responder(host, 135, epm_service({**exchange_map, **OTHER_MAP}, tower_ip))]
-    for port in (MAILBOX_PORT, AB_PORT, 6001, 6004, 49664, 49665):
+    for port in (MAILBOX_PORT, AB_PORT, 6001, 6004, 49664, 49665, DYN_AB_PORT, DYN_OTHER_PORT):
         servers.append(start_responder(host, port, exchange_service_answering(port, answers or {})))
 
     try:
@@ -630,7 +755,9 @@ def write(name, pkts):
 
 def main(argv):
     wanted = set(argv) or {'outlook-start', 'late-start', 'bind-no-epm', 'static-ports', 'static-ports-no-epm',
-                           'malformed-bind', 'ipv6', 'contradicted', 'negative', 'faults'}
+                           'malformed-bind', 'ipv6', 'contradicted', 'negative', 'faults', 'late-epm',
+                           'late-epm-negative', 'bind-elsewhere', 'bind-elsewhere-negative', 'unexplained-port',
+                           'unexplained-port-negative', 'port-reuse-late'}
     if wanted & {'outlook-start', 'late-start', 'bind-no-epm'}:
         start = rewrite(record(outlook_start, 4), 4)
         if 'outlook-start' in wanted:
@@ -660,6 +787,20 @@ def main(argv):
         write('rpc-tcp-negative.pcap', rewrite(record(negative, 4), 4))
     if 'faults' in wanted:
         write('rpc-tcp-faults.pcap', rewrite(record(faults, 4, answers=FAULTED), 4))
+    midstream = {
+        'late-epm': late_epm((NSPI, EMSMDB)),
+        'late-epm-negative': late_epm((SAMR, LSARPC)),
+        'bind-elsewhere': bind_elsewhere(NSPI, nspi.hNspiBind),
+        'bind-elsewhere-negative': bind_elsewhere(SAMR, samr.hSamrConnect),
+        'unexplained-port': unexplained_port((NSPI, EMSMDB)),
+        'unexplained-port-negative': unexplained_port((SAMR, LSARPC)),
+    }
+    for name, run in midstream.items():
+        if name in wanted:
+            write(f'rpc-tcp-{name}.pcap', cut(rewrite(record(run, 4), 4)))
+    if 'port-reuse-late' in wanted:
+        write('rpc-tcp-port-reuse-late.pcap',
+              reuse_client_port(rewrite(record(port_reuse_late, 4), 4), FIRST_CLIENT_PORT + 1, FIRST_CLIENT_PORT))
 
 
 if __name__ == '__main__':
