@@ -21,6 +21,8 @@ rewritten as the client 192.168.2.56 asking its resolver 192.168.2.1:
 
     rpc-http-dns-midstream-nokeys   A mail.contoso.com? -> 192.168.2.50, then rpc-http-midstream-nokeys
     rpc-http-dns-other-name-nokeys  negative twin: A www.contoso.com? -> 192.168.2.50, then the same
+    rpc-http-dns-late-nokeys        rpc-http-midstream-nokeys, then A mail.contoso.com? -> 192.168.2.50
+                                    after its last frame (only a second pass can use it)
 
 The frame ranges are those of the committed sources: regenerating a source can move them (check with
 tshark that no kept connection's handshake or BIND remains before regenerating these).
@@ -50,10 +52,11 @@ CUTS = {
     'rpc-http-midstream-nokeys.pcap': ('rpc-http-outlook-nokeys.pcap', ['23-46', '90-93', '95-97']),
     'mapi-http-midstream-nokeys.pcap': ('mapi-http-outlook-nokeys.pcap', ['39-71']),
 }
-# capture -> (name asked, TLS part)
+# capture -> (name asked, TLS part, the DNS exchange before it or after it)
 DNS_FIRST = {
-    'rpc-http-dns-midstream-nokeys.pcap': ('mail.contoso.com', 'rpc-http-midstream-nokeys.pcap'),
-    'rpc-http-dns-other-name-nokeys.pcap': ('www.contoso.com', 'rpc-http-midstream-nokeys.pcap'),
+    'rpc-http-dns-midstream-nokeys.pcap': ('mail.contoso.com', 'rpc-http-midstream-nokeys.pcap', 'before'),
+    'rpc-http-dns-other-name-nokeys.pcap': ('www.contoso.com', 'rpc-http-midstream-nokeys.pcap', 'before'),
+    'rpc-http-dns-late-nokeys.pcap': ('mail.contoso.com', 'rpc-http-midstream-nokeys.pcap', 'after'),
 }
 
 
@@ -105,18 +108,22 @@ def dns_exchange(name):
 
 
 def dns_first(out):
-    name, tls = DNS_FIRST[out]
+    name, tls, when = DNS_FIRST[out]
     dns = dns_exchange(name)
     rest = rdpcap(os.path.join(HERE, tls))
-    # The answer 50 ms before the first TLS frame, the query as long before it as it was.
-    shift = float(rest[0].time) - 0.05 - float(dns[1].time)
+    # The answer 50 ms before the first TLS frame, the query as long before it as it was; or the
+    # query 50 ms after the last TLS frame.
+    if when == 'before':
+        shift = float(rest[0].time) - 0.05 - float(dns[1].time)
+    else:
+        shift = float(rest[-1].time) + 0.05 - float(dns[0].time)
     for p in dns:
         p.time = float(p.time) + shift
     with tempfile.TemporaryDirectory() as tmp:
         wrpcap(os.path.join(tmp, 'dns.pcap'), dns)
         subprocess.run(['mergecap', '-F', 'pcap', '-w', os.path.join(HERE, out), os.path.join(tmp, 'dns.pcap'),
                         os.path.join(HERE, tls)], check=True)
-    print(f'{out}: DNS A {name} -> {SERVER}, then {tls}')
+    print(f'{out}: DNS A {name} -> {SERVER} {when} {tls}')
 
 
 def main(argv):

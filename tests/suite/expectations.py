@@ -33,11 +33,31 @@ def _http():
     return out
 
 
+def _midstream():
+    """(capture, tshark options) -> {'single'|'two': {tcp.stream: (role, confidence, decided_in, evidence)},
+    'late': [tcp.stream decided only from evidence later in the capture]}"""
+    out = {}
+    for capture, cases in _load('roles-midstream.json').items():
+        for case in cases:
+            per = {p: {int(s): (r['role'], r['confidence'], r['decided_in'], r['evidence'])
+                       for s, r in case[p].items()} for p in ('single', 'two')}
+            per['late'] = sorted(int(s) for s in case['late'])
+            out[(capture, tuple(case['options']))] = per
+    return out
+
+
 RPC_TCP = _rpc_tcp()
 HTTP = _http()
+MIDSTREAM = _midstream()
 
 
 def ident(key):
     """A test id for an HTTP key: the capture, with +servers when exchange.servers is set."""
     capture, extra = key
     return capture + ('+servers' if extra else '')
+
+
+def midstream_ident(key):
+    """A test id: the capture and its -o values."""
+    capture, options = key
+    return capture + ''.join('+' + o.split(':', 1)[1] for o in options if o != '-o')

@@ -35,6 +35,27 @@ def test_wireshark_shows_roles_filter_and_statistics_dialogs(tmp_path):
         assert shot.stat().st_size < MAX_BYTES, f'{name}: {shot.stat().st_size} bytes'
 
 
+# Captures that begin mid-conversation, with what only a second pass learns: Wireshark applies it
+# once the file is loaded (both dialogs equal tshark -2 -z, which finds more than single-pass tshark).
+MIDSTREAM = {
+    'rpc-tcp-late-epm.pcap': (),
+    'rpc-http-dns-late-nokeys.pcap': ('-o', 'exchange.servers:mail.contoso.com'),
+}
+
+
+@pytest.mark.parametrize('capture', list(MIDSTREAM))
+def test_wireshark_applies_later_evidence_once_loaded(tmp_path, capture):
+    proc = subprocess.run([str(REPO / 'tests' / 'gui-check' / 'gui-check'), '--plugin', str(plugin_path()),
+                           '--out', str(tmp_path), '--midstream', capture, *MIDSTREAM[capture]],
+                          capture_output=True, text=True, errors='replace', timeout=900)
+    sys.stdout.write(proc.stdout)
+    if proc.returncode == 77:
+        pytest.skip(proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else 'gui-check skipped')
+    assert proc.returncode == 0, f'gui-check --midstream {capture} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}'
+    width, height = png_size(tmp_path / 'gui-midstream-conns-dialog.png')
+    assert width >= 600 and height >= 150
+
+
 def test_docs_screenshots_are_small_pngs():
     """The screenshots README.md shows are the ones tests/gui-check/gui-check writes to docs/."""
     readme = (REPO / 'README.md').read_text()
