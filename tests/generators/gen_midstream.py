@@ -9,6 +9,10 @@ stacks) with editcap, keeping a frame range, so the kept connections begin mid-s
                                  its first call on (its handshake and BIND are before frame 45), the
                                  NSPI connection's closing frames only, and the whole AsyncEMSMDB
                                  connection (handshake, BIND AsyncEMSMDB on the same server port 59531)
+    rpc-tcp-other-port-bind      rpc-tcp-outlook-start.pcap frames 36-48, 58-59 and 61-64: the NSPI
+                                 connection from its NspiBind call on (handshake and BIND cut), then
+                                 the whole EMSMDB connection to another port of the same server (its
+                                 BIND proves the server Exchange), and the closing frames
     rpc-http-midstream-nokeys    rpc-http-outlook-nokeys.pcap frames 23-46, 90-93 and 95-97: the first
                                  virtual connection's IN and OUT channels after both TLS handshakes
                                  (no ClientHello, no SNI), then their closing frames
@@ -49,6 +53,7 @@ MAC_CLIENT, MAC_GATEWAY = '00:15:5d:02:00:56', '00:15:5d:02:00:01'
 # capture -> (source, frame ranges kept)
 CUTS = {
     'rpc-tcp-midstream.pcap': ('rpc-tcp-outlook-start.pcap', ['45-66']),
+    'rpc-tcp-other-port-bind.pcap': ('rpc-tcp-outlook-start.pcap', ['36-48', '58-59', '61-64']),
     'rpc-http-midstream-nokeys.pcap': ('rpc-http-outlook-nokeys.pcap', ['23-46', '90-93', '95-97']),
     'mapi-http-midstream-nokeys.pcap': ('mapi-http-outlook-nokeys.pcap', ['39-71']),
 }
