@@ -3,7 +3,7 @@
 # only; does nothing when everything is there already.
 set -euo pipefail
 
-packages=(cmake gcc make pkg-config tshark wireshark-dev libwireshark-dev python3 python3-pytest xvfb wireshark-qt xdotool xclip imagemagick fonts-dejavu-core mmdebstrap)
+packages=(cmake gcc make pkg-config tshark wireshark-dev libwireshark-dev python3 python3-pytest xvfb wireshark-qt xdotool xclip imagemagick fonts-dejavu-core mmdebstrap tcpreplay iproute2)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -9,10 +9,11 @@
 set -euo pipefail
 suite=$1 dir=$2
 
-# What the build, the suite, the .deb and the GUI check need inside.
+# What the build, the suite (tcpreplay, iproute2: the live capture test), the .deb
+# and the GUI check need inside.
 packages=(tshark libwireshark-dev wireshark-dev cmake gcc make pkg-config binutils
           python3 python3-pytest git xvfb wireshark xdotool xclip imagemagick
-          fonts-dejavu-core valgrind)
+          fonts-dejavu-core valgrind tcpreplay iproute2)
 
 mirror() {
     # The mirror this machine's apt already uses (deb822 or one-line sources).

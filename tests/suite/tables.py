@@ -11,11 +11,18 @@ STREAM, CLIENT, SERVER, PROCESS, ROLE, TRANSPORT, IFACE, TARGET, CONF, START, DU
 
 ROLES = ['mailbox', 'directory', 'rpc-in', 'rpc-out', 'ews', 'autodiscover', 'oab', 'endpoint-mapper', 'unknown']
 CLIENTS_HEADER = ['Host', 'Process', 'PID', 'Source'] + ROLES + ['Total']
+# (title, table name, header) of the two -z tables
+CONNS_TITLE = ('Exchange Connections:', 'Exchange connections', HEADER)
+CLIENTS_TITLE = ('Exchange Connections per Client Process:', 'Exchange connections per client process', CLIENTS_HEADER)
 
 
 def stat_table(tshark, capture, title, name, header, *extra, arg):
     """Rows (lists of stripped cells) of one -z stat_tap_table, checking its title and header."""
-    out = tshark.out('-q', '-r', capture, '-z', arg, *extra)
+    return parse_stat_table(tshark.out('-q', '-r', capture, '-z', arg, *extra), title, name, header)
+
+
+def parse_stat_table(out, title, name, header):
+    """Rows of the table titled `title` in tshark's output (which may hold several -z tables)."""
     lines = out.splitlines()
     head = lines.index(title)
     assert lines[head + 2].split(' |')[:-1] == header
@@ -29,13 +36,15 @@ def stat_table(tshark, capture, title, name, header, *extra, arg):
 
 
 def conns_table(tshark, capture, *extra, arg='exchange,conns'):
-    return stat_table(tshark, capture, 'Exchange Connections:', 'Exchange connections', HEADER, *extra, arg=arg)
+    return stat_table(tshark, capture, *CONNS_TITLE, *extra, arg=arg)
 
 
 def clients(tshark, capture, *extra, arg='exchange,clients'):
     """{(host, process, pid, source): {role: count, ..., 'total': n}} from -z exchange,clients."""
-    rows = stat_table(tshark, capture, 'Exchange Connections per Client Process:',
-                      'Exchange connections per client process', CLIENTS_HEADER, *extra, arg=arg)
+    return clients_from_rows(stat_table(tshark, capture, *CLIENTS_TITLE, *extra, arg=arg))
+
+
+def clients_from_rows(rows):
     return {tuple(cells[:4]): {role: int(n) for role, n in zip(ROLES + ['total'], cells[4:]) if int(n)}
             for cells in rows}
 
