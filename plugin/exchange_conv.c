@@ -299,6 +299,7 @@ take(exch_conv_t *c, packet_info *pinfo, const exch_evidence_t *ev)
     }
     c->decided_in = pinfo->num;
     c->learned_from = ev->learned_from;
+    c->decided_late = FALSE;    /* a live capture's first pass went on past a late decision */
     if (ev->role != EXCH_ROLE_NONE && c->counted_in == 0)
         c->counted_in = pinfo->num;
 }
