@@ -275,6 +275,23 @@ exch_endpoint_to_str(wmem_allocator_t *scope, const exch_endpoint_t *ep)
     return wmem_strdup_printf(scope, "%s:%u", a, ep->port);
 }
 
+/* The decision itself, in a frame of the first pass or (late) after it. */
+static void
+assign(exch_conv_t *c, const exch_evidence_t *ev, guint32 frame, gboolean late)
+{
+    c->role = ev->role;
+    c->transport = ev->transport;
+    c->iface = ev->iface;
+    c->conf = ev->conf;
+    c->evidence = wmem_strdup(wmem_file_scope(), ev->text);
+    c->decided_in = frame;
+    c->learned_from = ev->learned_from;
+    /* (a live capture's first pass may go on past a late decision) */
+    c->decided_late = late;
+    if (ev->role != EXCH_ROLE_NONE && c->counted_in == 0)
+        c->counted_in = frame;
+}
+
 static void
 take(exch_conv_t *c, packet_info *pinfo, const exch_evidence_t *ev)
 {
@@ -288,20 +305,11 @@ take(exch_conv_t *c, packet_info *pinfo, const exch_evidence_t *ev)
         f->decided = TRUE;
     }
 
-    c->role = ev->role;
-    c->transport = ev->transport;
-    c->iface = ev->iface;
-    c->conf = ev->conf;
-    c->evidence = wmem_strdup(wmem_file_scope(), ev->text);
+    assign(c, ev, pinfo->num, FALSE);
     if (f) {
         f->new_role = c->role;
         f->evidence = c->evidence;
     }
-    c->decided_in = pinfo->num;
-    c->learned_from = ev->learned_from;
-    c->decided_late = FALSE;    /* a live capture's first pass went on past a late decision */
-    if (ev->role != EXCH_ROLE_NONE && c->counted_in == 0)
-        c->counted_in = pinfo->num;
 }
 
 /* The transport a request names before any evidence decides a role. */
@@ -377,17 +385,8 @@ exch_conv_offer_late(const exch_conv_t *cc, const exch_evidence_t *ev, const exc
         c->have_endpoints = TRUE;
         c->sides_by_port = FALSE;
     }
-    c->role = ev->role;
-    c->transport = ev->transport;
-    c->iface = ev->iface;
+    assign(c, ev, c->first_frame, TRUE);
     c->ifaces = ev->ifaces;
-    c->conf = ev->conf;
-    c->evidence = wmem_strdup(wmem_file_scope(), ev->text);
-    c->decided_in = c->first_frame;
-    c->learned_from = ev->learned_from;
-    if (c->counted_in == 0)
-        c->counted_in = c->first_frame;
-    c->decided_late = TRUE;
 }
 
 guint32

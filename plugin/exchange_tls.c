@@ -216,10 +216,8 @@ exchange_host_lookup(const exch_conv_t *c, const exch_tls_state_t *t, wmem_alloc
     if (!c->have_endpoints)
         return NULL;
     const char *server = address_to_str(scope, &c->server.addr);
-    if (pref_hosts && g_hash_table_contains(pref_hosts, server))
-        return wmem_strdup_printf(scope, "%s is listed in exchange.servers", server);
-    if ((why = (const char *)wmem_map_lookup(learned_hosts, server)) != NULL)
-        return wmem_strdup_printf(scope, "%s %s", server, why);
+    if ((why = name_why(server, scope)) != NULL)
+        return why;
     const dns_name_t *d = (const dns_name_t *)wmem_map_lookup(dns_names, server);
     if (d && (why = name_why(d->name, scope)) != NULL)
         return wmem_strdup_printf(scope, "%s is %s by the DNS answer in frame %u; %s", server, d->name, d->frame, why);
