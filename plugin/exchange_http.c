@@ -11,8 +11,9 @@
  *     the port in the URI; the OUT channel shares its IN partner's target.
  *     Channels pair by virtual-connection cookie.
  *   - MAPI over HTTP: POST /mapi/emsmdb -> mailbox, POST /mapi/nspi -> directory.
- *   - EWS (/EWS/), Autodiscover (/autodiscover/), OAB (/OAB/).
- * Paths match at the start of the path only, case-insensitively.  One
+ *   - EWS, Autodiscover and OAB: the endpoints Exchange serves under /EWS/,
+ *     /Autodiscover/ and /OAB/ (is_endpoint()).
+ * Paths compare case-insensitively, without the query.  One
  * keep-alive connection may carry several services: the first decisive one
  * is the role, all of them are listed in exchange.services.
  *
@@ -50,6 +51,75 @@ static const struct {
     { "/autodiscover/", FALSE, EXCH_ROLE_AUTODISCOVER, EXCH_TRANSPORT_NONE,      NULL },
     { "/oab/",          FALSE, EXCH_ROLE_OAB,          EXCH_TRANSPORT_NONE,      NULL },
 };
+
+/* Under /EWS/, /Autodiscover/ and /OAB/ only the endpoints Exchange serves
+ * count, not every path a site may have there (a scanner's
+ * /ews/ews/architext_query.pl): MS-OXWSCORE and MS-OXWSMTGS (Exchange.asmx,
+ * Services.wsdl and its schemas, the OData API), MS-OXWSCOS
+ * (mrsproxy.svc), MS-OXDSCLI and MS-OXWSADISC (Autodiscover.xml, .svc, and
+ * the JSON v1.0 endpoint), MS-OXWOAB (oab.xml and the .lzx files under the
+ * OAB's GUID folder).  Lower case; compared case-insensitively. */
+static const char *const ews_endpoints[] = {
+    "exchange.asmx", "services.wsdl", "messages.xsd", "types.xsd", "mrsproxy.svc", "um2007legacy.asmx",
+};
+static const char *const autodiscover_endpoints[] = {
+    "autodiscover.xml", "autodiscover.svc", "autodiscover.json",
+};
+
+/* rest equals one of names, or continues it with '/' (Exchange.asmx/wssecurity,
+ * autodiscover.json/v1.0/...). */
+static gboolean
+names_endpoint(const char *rest, size_t len, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t k = strlen(names[i]);
+        if (len >= k && g_ascii_strncasecmp(rest, names[i], k) == 0 && (len == k || rest[k] == '/'))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+static gboolean
+is_guid_text(const char *s, size_t len)
+{
+    if (len != 36)
+        return FALSE;
+    for (size_t i = 0; i < len; i++) {
+        gboolean dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !g_ascii_isxdigit(s[i]))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/* Is the path (query excluded) below a service's prefix one of its endpoints? */
+static gboolean
+is_endpoint(exch_role_t role, const char *path, size_t plen, size_t prefix_len)
+{
+    const char *rest = path + prefix_len;
+    size_t len = plen - prefix_len;
+    switch (role) {
+    case EXCH_ROLE_EWS:
+        return names_endpoint(rest, len, ews_endpoints, G_N_ELEMENTS(ews_endpoints)) ||
+               (len > 6 && g_ascii_strncasecmp(rest, "odata/", 6) == 0);
+    case EXCH_ROLE_AUTODISCOVER:
+        return names_endpoint(rest, len, autodiscover_endpoints, G_N_ELEMENTS(autodiscover_endpoints));
+    case EXCH_ROLE_OAB: {
+        /* <guid>/oab.xml or <guid>/<file>.lzx */
+        const char *slash = memchr(rest, '/', len);
+        if (!slash || !is_guid_text(rest, (size_t)(slash - rest)))
+            return FALSE;
+        const char *file = slash + 1;
+        size_t flen = len - (size_t)(file - rest);
+        if (memchr(file, '/', flen))
+            return FALSE;
+        return (flen == 7 && g_ascii_strncasecmp(file, "oab.xml", 7) == 0) ||
+               (flen > 4 && g_ascii_strncasecmp(file + flen - 4, ".lzx", 4) == 0);
+    }
+    default:
+        return TRUE;
+    }
+}
 
 /* Virtual-connection cookie -> the first channel that carried it (its
  * tcp.stream + 1). */
@@ -368,6 +438,8 @@ service_request(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, 
         if (!path_has_prefix(path, services[i].prefix, services[i].whole_word))
             continue;
         if (services[i].method && strcmp(method, services[i].method) != 0)
+            continue;
+        if (!is_endpoint(services[i].role, path, strcspn(path, "?"), strlen(services[i].prefix)))
             continue;
 
         exch_evidence_t ev = { 0 };
