@@ -54,9 +54,9 @@ static const struct {
 
 /* Under /EWS/, /Autodiscover/ and /OAB/ only the endpoints Exchange serves
  * count, not every path a site may have there (a scanner's
- * /ews/ews/architext_query.pl): MS-OXWSCORE and MS-OXWSMTGS (Exchange.asmx,
- * Services.wsdl and its schemas, the OData API), MS-OXWSCOS
- * (mrsproxy.svc), MS-OXDSCLI and MS-OXWSADISC (Autodiscover.xml, .svc, and
+ * /ews/ews/architext_query.pl): MS-OXWSCORE (Exchange.asmx, Services.wsdl
+ * and its schemas), the OData API, the mailbox-move proxy (mrsproxy.svc),
+ * MS-OXDSCLI and MS-OXWSADISC (Autodiscover.xml, .svc, and
  * the JSON v1.0 endpoint), MS-OXWOAB (oab.xml and the .lzx files under the
  * OAB's GUID folder).  Lower case; compared case-insensitively. */
 static const char *const ews_endpoints[] = {
