@@ -134,6 +134,11 @@ typedef struct {
 typedef struct {
     guint            learned_gen;   /* learned-endpoint generation last checked */
     gboolean         dcerpc;        /* the stock dissector decoded DCE/RPC on it */
+    /* The Exchange BIND/ALTER_CONTEXT waiting for the server's answer. */
+    exch_iface_t     bind_iface;    /* EXCH_IF_NONE: none waiting */
+    guint32          bind_ifaces;
+    guint32          bind_frame;
+    const char      *bind_what;     /* "BIND" or "ALTER_CONTEXT" (static) */
 } exch_rpc_state_t;
 
 /* exchange_http.c: HTTP requests and RPC/HTTP channel bodies */
@@ -147,6 +152,14 @@ typedef struct {
     exch_target_t    target;        /* RPC/HTTP: endpoint behind the proxy */
     exch_conf_t      target_conf;
     const char      *target_evidence;
+    /* The server showed itself as Exchange on this connection (first time). */
+    guint32          confirmed_in;  /* frame, 0: not yet */
+    const char      *confirmed_by;  /* what it sent, "answered 401 offering NTLM" */
+    const char      *host;          /* Host of the first Exchange request */
+    /* The first request (or channel) still waiting for such an answer. */
+    exch_role_t      ask_role;      /* EXCH_ROLE_NONE: none waiting */
+    exch_transport_t ask_transport;
+    const char      *ask_text;
     e_guid_t         cookie;        /* RPC/HTTP virtual-connection cookie */
     gboolean         have_cookie;
 } exch_http_state_t;
@@ -318,6 +331,7 @@ typedef enum {
     EXCH_F_DNS_QRY_NAME,
     EXCH_F_DNS_A,
     EXCH_F_DNS_AAAA,
+    EXCH_F_DCERPC_ACK_RESULT,
     EXCH_F_COUNT
 } exch_field_t;
 
@@ -396,12 +410,50 @@ typedef struct {
     e_guid_t  uuids[EXCH_SCAN_MAX_IFS]; /* BIND/ALTER_CONTEXT abstract syntaxes */
     guint     n_uuids;
     guint8    bind_ptype;               /* 11 BIND or 14 ALTER_CONTEXT, 0 if none */
+    gboolean  rts;                      /* an RTS PDU seen */
     gboolean  have_cookie;              /* RTS CONN/A1 or CONN/B1 seen */
     e_guid_t  cookie;                   /* its virtual-connection cookie */
     gboolean  malformed;                /* a PDU header or BIND lied about its size */
 } exch_pdu_scan_t;
 
 void         exch_dcerpc_scan(const guint8 *data, guint len, exch_pdu_scan_t *out);
+
+/* ---- exchange_answer.c: does an HTTP answer show Exchange? No state ---- */
+typedef enum {
+    EXCH_ANSWER_NEUTRAL = 0,        /* says nothing either way */
+    EXCH_ANSWER_CONFIRMS,           /* the server shows itself as Exchange */
+    EXCH_ANSWER_CONTRADICTS         /* 404/405 or a redirect, without Exchange's signs */
+} exch_answer_verdict_t;
+
+typedef struct {
+    guint32               code;     /* the first final status code of the frame */
+    exch_answer_verdict_t verdict;
+    const char           *why;      /* "answered 401 offering NTLM" (packet scope) */
+} exch_answer_t;
+
+/* FALSE when the frame holds no final HTTP answer. */
+gboolean     exch_http_answer(packet_info *pinfo, proto_tree *tree, exch_answer_t *out);
+
+/* ---- exchange_epm.c: the towers of endpoint-mapper PDUs, no state ---- */
+typedef struct {
+    exch_iface_t iface;
+    gboolean     have_uuid;
+    guint16      port;
+    guint32      ipv4;          /* network order, 0 = none or 0.0.0.0 */
+} exch_tower_t;
+
+/* exch_tower_t in wire order (packet scope), or NULL when the frame has no
+ * tower; the PDU's opnum and whether it is an answer. */
+wmem_array_t *exch_epm_towers(packet_info *pinfo, proto_tree *tree, guint32 *opnum, gboolean *answer);
+
+/* What the server answered to a BIND/ALTER_CONTEXT, from the stock fields
+ * or (no stock decoding) the bytes. */
+typedef enum {
+    EXCH_BIND_NO_ANSWER = 0,
+    EXCH_BIND_ACCEPTED,         /* BIND_ACK/ALTER_CONTEXT_RESP accepting a context */
+    EXCH_BIND_REFUSED           /* BIND_NAK, or every context rejected */
+} exch_bind_answer_t;
+exch_bind_answer_t exch_dcerpc_bind_answer(proto_tree *tree);
 
 /* ---- exchange_rpc.c: RPC/TCP evidence (EPM answers, BINDs) ---- */
 extern exch_pref_bool_t exch_pref_decode_learned;  /* hand learned ports to DCE/RPC */

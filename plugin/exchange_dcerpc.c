@@ -1,6 +1,7 @@
 /* exchange_dcerpc.c
  * DCE/RPC facts, and no state: which interfaces are Exchange's and what
- * role each serves, and what the BINDs of one frame name, read from the
+ * role each serves, what the BINDs of one frame name and what the server
+ * answered to them (BIND_ACK, BIND_NAK), read from the
  * stock DCE/RPC fields or, where no stock dissector decoded the bytes, by a
  * small bounded walk over connection-oriented PDUs.  Used by both the
  * RPC/TCP evidence (exchange_rpc.c) and the RPC/HTTP evidence
@@ -18,6 +19,9 @@
 #define DCERPC_PT_BIND      11
 #define DCERPC_PT_ALTER     14
 #define DCERPC_PT_RTS       20
+#define DCERPC_PT_BIND_ACK  12
+#define DCERPC_PT_BIND_NAK  13
+#define DCERPC_PT_ALTER_RESP 15
 #define RTS_CMD_COOKIE      3
 
 static const struct {
@@ -189,8 +193,10 @@ exch_dcerpc_scan(const guint8 *data, guint len, exch_pdu_scan_t *out)
                     get_uuid(p + ctx + 4, le, &out->uuids[out->n_uuids++]);
                 ctx += 24 + 20 * p[ctx + 2];
             }
-        } else if (p[2] == DCERPC_PT_RTS && avail >= 20 && !out->have_cookie) {
-            out->have_cookie = rts_vc_cookie(p, avail, le, &out->cookie);
+        } else if (p[2] == DCERPC_PT_RTS && avail >= 20) {
+            out->rts = TRUE;
+            if (!out->have_cookie)
+                out->have_cookie = rts_vc_cookie(p, avail, le, &out->cookie);
         }
         off += frag;
     }
@@ -203,4 +209,55 @@ gboolean
 exch_dcerpc_from_client(guint32 ptype)
 {
     return ptype == 0 || ptype == 11 || ptype == 14 || ptype == 16 || ptype == 18 || ptype == 19;
+}
+
+/* A BIND_ACK/ALTER_CONTEXT_RESP body in bytes: does one context result say
+ * acceptance (C706 12.6.4.4: sec_addr, then the p_result_list)? */
+static exch_bind_answer_t
+ack_results(const guint8 *p, guint len)
+{
+    gboolean le = (p[4] & 0x10) != 0;
+    if (len < 28)
+        return EXCH_BIND_ACCEPTED;          /* cut short: the PDU type is all we have */
+    guint off = 26 + (le ? exch_le16(p + 24) : exch_be16(p + 24));
+    off = (off + 3) & ~3u;
+    if (off + 4 > len)
+        return EXCH_BIND_ACCEPTED;
+    guint n = p[off];
+    off += 4;
+    for (guint i = 0; i < n && off + 2 <= len; i++, off += 24) {
+        if ((le ? exch_le16(p + off) : exch_be16(p + off)) == 0)
+            return EXCH_BIND_ACCEPTED;
+    }
+    return n ? EXCH_BIND_REFUSED : EXCH_BIND_ACCEPTED;
+}
+
+/* See exchange.h. */
+exch_bind_answer_t
+exch_dcerpc_bind_answer(proto_tree *tree)
+{
+    guint32 ptype, result;
+    if (exch_field_uint(tree, EXCH_F_DCERPC_PKT_TYPE, &ptype)) {
+        if (ptype == DCERPC_PT_BIND_NAK)
+            return EXCH_BIND_REFUSED;
+        if (ptype != DCERPC_PT_BIND_ACK && ptype != DCERPC_PT_ALTER_RESP)
+            return EXCH_BIND_NO_ANSWER;
+        GPtrArray *results = exch_field_all(tree, EXCH_F_DCERPC_ACK_RESULT);
+        for (guint i = 0; results && i < results->len; i++) {
+            if (exch_field_uint_at(results, i, &result) && result == 0)
+                return EXCH_BIND_ACCEPTED;
+        }
+        return results ? EXCH_BIND_REFUSED : EXCH_BIND_ACCEPTED;
+    }
+    /* Bytes no stock dissector decoded (X11 owns 6000-6063). */
+    GPtrArray *a = exch_field_all(tree, EXCH_F_TCP_PAYLOAD);
+    guint len = 0;
+    const guint8 *p = a ? exch_field_bytes(a, a->len - 1, &len) : NULL;
+    if (!p || len < 16 || p[0] != 5 || p[1] > 1)
+        return EXCH_BIND_NO_ANSWER;
+    if (p[2] == DCERPC_PT_BIND_NAK)
+        return EXCH_BIND_REFUSED;
+    if (p[2] != DCERPC_PT_BIND_ACK && p[2] != DCERPC_PT_ALTER_RESP)
+        return EXCH_BIND_NO_ANSWER;
+    return ack_results(p, len);
 }

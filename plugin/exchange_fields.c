@@ -80,6 +80,7 @@ static exch_foreign_t foreign[EXCH_F_COUNT] = {
     [EXCH_F_DNS_QRY_NAME]         = { .name = "dns.qry.name", .layer = L_DNS },
     [EXCH_F_DNS_A]                = { .name = "dns.a", .layer = L_DNS },
     [EXCH_F_DNS_AAAA]             = { .name = "dns.aaaa", .layer = L_DNS },
+    [EXCH_F_DCERPC_ACK_RESULT]    = { .name = "dcerpc.cn_ack_result", .layer = L_DCERPC },
 };
 
 /* Ids are kept in registration order, so that the built-in field's

@@ -2,7 +2,11 @@
  * HTTP-borne evidence: what an HTTP request (cleartext or decrypted TLS) and
  * the bodies of RPC/HTTP channels say about a TCP conversation.
  *
- * Decides, all with confidence "certain":
+ * Decides, "certain" once the server has shown itself as Exchange on the
+ * connection (exchange_answer.c: its headers, a 401 offering Negotiate or
+ * NTLM, an Exchange XML body, or an RTS PDU on an RPC/HTTP channel) and
+ * "inferred" until then; an answer that contradicts (404, 405, a redirect,
+ * without Exchange's signs) takes the role away again:
  *   - RPC over HTTP: a connection whose RPC_IN_DATA / RPC_OUT_DATA request
  *     opens a virtual connection (RTS CONN/B1 / CONN/A1 carry its cookie) is
  *     the rpc-in / rpc-out channel; a connection that only authenticates or
@@ -13,6 +17,8 @@
  *   - MAPI over HTTP: POST /mapi/emsmdb -> mailbox, POST /mapi/nspi -> directory.
  *   - EWS, Autodiscover and OAB: the endpoints Exchange serves under /EWS/,
  *     /Autodiscover/ and /OAB/ (is_endpoint()).
+ * The host a request named is learned as an Exchange host (for TLS
+ * connections that cannot be decrypted) only once the role is certain.
  * Paths compare case-insensitively, without the query.  One
  * keep-alive connection may carry several services: the first decisive one
  * is the role, all of them are listed in exchange.services.
@@ -29,6 +35,8 @@
 #include <epan/guid-utils.h>
 #include <epan/to_str.h>
 #include <wsutil/strtoi.h>
+
+#define DCERPC_PT_RTS 20
 
 const value_string exch_target_vals[] = {
     { EXCH_TARGET_NONE,      "none" },
@@ -236,6 +244,56 @@ add_service(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, exch
     h->services |= 1u << role;
 }
 
+/* Evidence a request (or an opened channel) gives: certain if the server
+ * already showed itself as Exchange on this connection, else inferred and
+ * waiting for the answer (the first one waits; the rest are listed). */
+static void
+offer_request(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, exch_evidence_t *ev)
+{
+    ev->sender_is_client = TRUE;
+    if (h->confirmed_in) {
+        ev->conf = EXCH_CONF_CERTAIN;
+        ev->text = wmem_strdup_printf(pinfo->pool, "%s (the server %s in frame %u)", ev->text, h->confirmed_by,
+                                      h->confirmed_in);
+        if (h->host)
+            exch_tls_learn_host(pinfo, h->host, &pinfo->dst, wmem_strdup_printf(pinfo->pool, "served %s", ev->text));
+    } else {
+        ev->conf = EXCH_CONF_INFERRED;
+        if (h->ask_role == EXCH_ROLE_NONE) {
+            h->ask_role = ev->role;
+            h->ask_transport = ev->transport;
+            h->ask_text = file_str(ev->text);
+        }
+    }
+    exch_conv_offer(c, pinfo, ev);
+}
+
+/* The server answered (frame from the server): what it shows decides the
+ * request waiting for it. */
+static void
+server_answered(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, exch_answer_verdict_t verdict,
+                const char *why)
+{
+    if (verdict == EXCH_ANSWER_NEUTRAL || !h->services)
+        return;
+    if (verdict == EXCH_ANSWER_CONFIRMS && !h->confirmed_in) {
+        h->confirmed_in = pinfo->num;
+        h->confirmed_by = file_str(why);
+    }
+    if (h->ask_role == EXCH_ROLE_NONE)
+        return;
+    exch_evidence_t ev = { 0 };
+    ev.role = verdict == EXCH_ANSWER_CONFIRMS ? h->ask_role : EXCH_ROLE_NONE;
+    ev.transport = h->ask_transport;
+    ev.conf = EXCH_CONF_CERTAIN;
+    ev.sender_is_server = TRUE;
+    ev.text = wmem_strdup_printf(pinfo->pool, "%s, %s in frame %u", h->ask_text, why, pinfo->num);
+    h->ask_role = EXCH_ROLE_NONE;
+    exch_conv_offer(c, pinfo, &ev);
+    if (verdict == EXCH_ANSWER_CONFIRMS && h->host)
+        exch_tls_learn_host(pinfo, h->host, &pinfo->src, wmem_strdup_printf(pinfo->pool, "served %s", ev.text));
+}
+
 /* ---- RPC over HTTP ---- */
 
 /* "/rpc/rpcproxy.dll?<server>:<port>" -> server (packet scope) and port. */
@@ -309,12 +367,10 @@ channel_opened(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, c
     exch_evidence_t ev = { 0 };
     ev.role = in ? EXCH_ROLE_RPC_IN : EXCH_ROLE_RPC_OUT;
     ev.transport = EXCH_TRANSPORT_RPC_HTTP;
-    ev.conf = EXCH_CONF_CERTAIN;
-    ev.sender_is_client = TRUE;
     ev.text = wmem_strdup_printf(pinfo->pool, "%s opening virtual connection %s (CONN/%s) in frame %u",
                                  in ? "RPC_IN_DATA" : "RPC_OUT_DATA", guid_to_str(pinfo->pool, cookie),
                                  in ? "B1" : "A1", pinfo->num);
-    exch_conv_offer(c, pinfo, &ev);
+    offer_request(c, h, pinfo, &ev);
     frame_rec(pinfo)->service = val_to_str_const(ev.role, exch_role_vals, "?");
 
     guint32 first_stream = GPOINTER_TO_UINT(wmem_map_lookup(channels, &h->cookie));
@@ -329,8 +385,12 @@ channel_opened(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, c
 /* RPC/HTTP channel bodies: RTS CONN/A1 or B1, then (IN) BIND and requests.
  * Stock 4.0 leaves all but the header segment as HTTP "Continuation". */
 static void
-scan_channel_body(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, proto_tree *tree)
+scan_channel_body(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, proto_tree *tree,
+                  gboolean from_server)
 {
+    guint32 ptype;
+    if (from_server && exch_field_uint(tree, EXCH_F_DCERPC_PKT_TYPE, &ptype) && ptype == DCERPC_PT_RTS)
+        server_answered(c, h, pinfo, EXCH_ANSWER_CONFIRMS, "answered with an RTS PDU");
     GPtrArray *a = exch_field_all(tree, EXCH_F_DATA);
     for (guint i = 0; a && i < a->len; i++) {
         guint len = 0;
@@ -339,6 +399,8 @@ scan_channel_body(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo
             continue;
         exch_pdu_scan_t scan;
         exch_dcerpc_scan(bytes, len, &scan);
+        if (scan.rts && from_server)
+            server_answered(c, h, pinfo, EXCH_ANSWER_CONFIRMS, "answered with an RTS PDU");
         if (scan.have_cookie)
             channel_opened(c, h, pinfo, &scan.cookie);
         if (scan.n_uuids) {
@@ -367,10 +429,8 @@ rpch_request(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, pro
     /* Which channel it would be; not yet a service of the frame, as an echo
      * request or an authentication leg never becomes a channel. */
     h->services |= 1u << (in ? EXCH_ROLE_RPC_IN : EXCH_ROLE_RPC_OUT);
-    const char *host = exch_field_str(exch_field_all(tree, EXCH_F_HTTP_HOST), 0);
-    if (host)
-        exch_tls_learn_host(pinfo, host, &pinfo->dst, wmem_strdup_printf(pinfo->pool, "served %s in frame %u",
-                                                           in ? "RPC_IN_DATA" : "RPC_OUT_DATA", pinfo->num));
+    if (!h->host)
+        h->host = file_str(exch_field_str(exch_field_all(tree, EXCH_F_HTTP_HOST), 0));
 
     const char *server;
     guint port;
@@ -446,13 +506,18 @@ service_request(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, 
         ev.role = services[i].role;
         ev.transport = services[i].transport != EXCH_TRANSPORT_NONE ? services[i].transport
                      : (c->tls.seen ? EXCH_TRANSPORT_HTTPS : EXCH_TRANSPORT_HTTP);
-        ev.conf = EXCH_CONF_CERTAIN;
-        ev.sender_is_client = TRUE;
         size_t plen = strcspn(path, "?");
         ev.text = wmem_strdup_printf(pinfo->pool, "%s %.*s in frame %u", method, (int)MIN(plen, 80), path,
                                      pinfo->num);
         add_service(c, h, pinfo, ev.role, ev.text);
-        exch_conv_offer(c, pinfo, &ev);
+        /* The host serving Exchange, for TLS connections to it that cannot
+         * be decrypted (learned once the role is certain). */
+        const char *host = exch_field_str(exch_field_all(tree, EXCH_F_HTTP_HOST), 0);
+        if (host && !h->host)
+            h->host = file_str(host);
+        if (host && !h->server_name)
+            h->server_name = file_str(host);
+        offer_request(c, h, pinfo, &ev);
 
         GPtrArray *lines = exch_field_all(tree, EXCH_F_HTTP_REQUEST_LINE);
         if (ev.transport == EXCH_TRANSPORT_MAPI_HTTP) {
@@ -464,15 +529,6 @@ service_request(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, 
             h->client_app = file_str(header_value(pinfo, lines, "X-ClientApplication"));
         if (!h->client_app)
             h->client_app = file_str(exch_field_str(exch_field_all(tree, EXCH_F_HTTP_USER_AGENT), 0));
-
-        /* The host serving Exchange, for TLS connections to it that cannot
-         * be decrypted. */
-        const char *host = exch_field_str(exch_field_all(tree, EXCH_F_HTTP_HOST), 0);
-        if (host) {
-            if (!h->server_name)
-                h->server_name = file_str(host);
-            exch_tls_learn_host(pinfo, host, &pinfo->dst, wmem_strdup_printf(pinfo->pool, "served %s", ev.text));
-        }
         return;
     }
 }
@@ -495,7 +551,12 @@ exch_http_analyze(packet_info *pinfo, proto_tree *tree, const exch_conv_t *c, ex
         else
             service_request(c, h, pinfo, tree, method, uri);
     }
+    gboolean from_server = c->have_endpoints && pinfo->srcport == c->server.port &&
+                           addresses_equal(&pinfo->src, &c->server.addr);
+    exch_answer_t answer;
+    if (from_server && h->services && exch_http_answer(pinfo, tree, &answer))
+        server_answered(c, h, pinfo, answer.verdict, answer.why);
     if (c->transport == EXCH_TRANSPORT_RPC_HTTP)
-        scan_channel_body(c, h, pinfo, tree);
+        scan_channel_body(c, h, pinfo, tree, from_server);
     autodiscover_answer(c, h, pinfo, tree);
 }

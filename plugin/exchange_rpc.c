@@ -4,15 +4,18 @@
  *
  * Decides:
  *   - a 135 conversation whose ept_map names an Exchange interface is the
- *     endpoint mapper (certain);
+ *     endpoint mapper (inferred from the request, certain from the answer);
  *   - every tower of an EPM answer that names an Exchange interface teaches
  *     (server address, port) -> interface; later connections there are
  *     tagged "learned", and the port is handed to the DCE/RPC dissector (a
  *     template conversation), which also beats X11 on 6001-6004;
- *   - a BIND/ALTER_CONTEXT naming an Exchange interface is certain; one
+ *   - a BIND/ALTER_CONTEXT naming an Exchange interface is inferred until
+ *     the server accepts it (BIND_ACK/ALTER_CONTEXT_RESP), then certain; a
+ *     BIND_NAK or a refusal of every context takes the role away; a BIND
  *     naming only other interfaces proves "not Exchange";
- *   - a connection begun before the capture, to an endpoint another
- *     connection sent an Exchange BIND to, serves the same ("learned");
+ *   - a connection begun before the capture, to an endpoint where the server
+ *     accepted another connection's Exchange BIND, serves the same
+ *     ("learned");
  *   - DCE/RPC without a BIND to an address an ept_map answer or a BIND
  *     proved an Exchange RPC server, on a port nothing explains: "unknown",
  *     inferred;
@@ -24,7 +27,8 @@
  * Memory: the learned table holds at most EXCH_MAX_LEARNED endpoints per file.
  *
  * Of the conversation it writes only c->rpc (which learned-table generation
- * it last checked, whether DCE/RPC was seen); roles go through
+ * it last checked, whether DCE/RPC was seen, the BIND waiting for its
+ * answer); roles go through
  * exch_conv_offer() and, after the first pass, exch_conv_offer_late().
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -139,21 +143,21 @@ exch_rpc_handoff(void)
 
 /* ---- BINDs ---- */
 
-/* Remember where an Exchange BIND went (the client sent it: the frame's
- * destination is the server). */
+/* Remember where an accepted Exchange BIND went (the server sent the
+ * answer: the frame's source is the server). */
 static void
-note_bind(const exch_conv_t *c, packet_info *pinfo, exch_iface_t iface)
+note_bind(const exch_conv_t *c, packet_info *pinfo, exch_iface_t iface, guint32 bind_frame)
 {
     bound_t key;
-    key.ep.addr = pinfo->dst;
-    key.ep.port = (guint16)pinfo->destport;
+    key.ep.addr = pinfo->src;
+    key.ep.port = (guint16)pinfo->srcport;
     if (c->not_exchange || wmem_map_lookup(bound_map, &key))
         return;
     bound_t *b = wmem_new0(wmem_file_scope(), bound_t);
     copy_address_wmem(wmem_file_scope(), &b->ep.addr, &key.ep.addr);
     b->ep.port = key.ep.port;
     b->iface = iface;
-    b->frame = pinfo->num;
+    b->frame = bind_frame;
     b->stream = c->stream;
     wmem_map_insert(bound_map, b, b);
     learned_gen++;
@@ -165,7 +169,7 @@ note_bind(const exch_conv_t *c, packet_info *pinfo, exch_iface_t iface)
  * of an RPC/TCP connection.  (Inside RPC/HTTP channels they name the
  * channel's target instead: exchange_http.c reads those.) */
 static void
-offer_binds(const exch_conv_t *c, packet_info *pinfo, const exch_bind_t *b)
+offer_binds(const exch_conv_t *c, exch_rpc_state_t *r, packet_info *pinfo, const exch_bind_t *b)
 {
     exch_evidence_t ev = { 0 };
     ev.sender_is_client = TRUE;
@@ -180,8 +184,14 @@ offer_binds(const exch_conv_t *c, packet_info *pinfo, const exch_bind_t *b)
         ev.role = exch_dcerpc_iface_role(ev.iface);
         ev.text = wmem_strdup_printf(pinfo->pool, "%s to %s in frame %u", b->what,
                                      exch_iface_name(ev.iface), pinfo->num);
+        ev.conf = EXCH_CONF_INFERRED;   /* until the server accepts it */
         exch_conv_offer(c, pinfo, &ev);
-        note_bind(c, pinfo, ev.iface);
+        if (r->bind_iface == EXCH_IF_NONE) {
+            r->bind_iface = ev.iface;
+            r->bind_frame = pinfo->num;
+            r->bind_what = b->what;
+        }
+        r->bind_ifaces |= b->mask;
     } else if (!(b->mask & (1u << EXCH_IF_EPM)) && b->have_foreign) {
         /* Only non-Exchange interfaces (not even the endpoint mapper). */
         ev.role = EXCH_ROLE_NONE;
@@ -191,21 +201,47 @@ offer_binds(const exch_conv_t *c, packet_info *pinfo, const exch_bind_t *b)
     }
 }
 
+/* The server's answer to the BIND waiting for it. */
+static void
+bind_answered(const exch_conv_t *c, exch_rpc_state_t *r, packet_info *pinfo, proto_tree *tree)
+{
+    if (r->bind_iface == EXCH_IF_NONE)
+        return;
+    exch_bind_answer_t a = exch_dcerpc_bind_answer(tree);
+    if (a == EXCH_BIND_NO_ANSWER)
+        return;
+    exch_evidence_t ev = { 0 };
+    ev.sender_is_server = TRUE;
+    ev.conf = EXCH_CONF_CERTAIN;
+    ev.transport = EXCH_TRANSPORT_RPC_TCP;
+    ev.iface = a == EXCH_BIND_ACCEPTED ? r->bind_iface : EXCH_IF_NONE;
+    ev.ifaces = a == EXCH_BIND_ACCEPTED ? r->bind_ifaces : 0;
+    ev.role = exch_dcerpc_iface_role(ev.iface);
+    ev.text = wmem_strdup_printf(pinfo->pool, "%s to %s in frame %u, %s by the server in frame %u", r->bind_what,
+                                 exch_iface_name(r->bind_iface), r->bind_frame,
+                                 a == EXCH_BIND_ACCEPTED ? "accepted" : "refused", pinfo->num);
+    exch_conv_offer(c, pinfo, &ev);
+    if (a == EXCH_BIND_ACCEPTED)
+        note_bind(c, pinfo, r->bind_iface, r->bind_frame);
+    r->bind_iface = EXCH_IF_NONE;
+    r->bind_ifaces = 0;
+}
+
 /* BINDs as decoded by the stock DCE/RPC dissector. */
 static gboolean
-bind_from_fields(const exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
+bind_from_fields(const exch_conv_t *c, exch_rpc_state_t *r, packet_info *pinfo, proto_tree *tree)
 {
     exch_bind_t b;
     if (!exch_dcerpc_bind_fields(tree, &b))
         return FALSE;
     if (c->transport != EXCH_TRANSPORT_RPC_HTTP)
-        offer_binds(c, pinfo, &b);
+        offer_binds(c, r, pinfo, &b);
     return TRUE;
 }
 
 /* BINDs in bytes no stock dissector decoded as DCE/RPC. */
 static void
-bind_from_payload(const exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
+bind_from_payload(const exch_conv_t *c, exch_rpc_state_t *r, packet_info *pinfo, proto_tree *tree)
 {
     /* HTTP connections carry their PDUs in bodies: exchange_http.c reads them. */
     if (c->http.seen || c->transport == EXCH_TRANSPORT_RPC_HTTP)
@@ -230,7 +266,7 @@ bind_from_payload(const exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
         return;
     exch_bind_t b;
     exch_dcerpc_classify(scan.uuids, scan.n_uuids, scan.bind_ptype, &b);
-    offer_binds(c, pinfo, &b);
+    offer_binds(c, r, pinfo, &b);
     /* The stock dissectors missed this DCE/RPC connection (typically X11 on
      * 6001-6004): let DCE/RPC decode the rest of it. */
     if (c->role != EXCH_ROLE_NONE && exch_pref_decode_learned && dcerpc_tcp_handle) {
@@ -242,32 +278,9 @@ bind_from_payload(const exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
 
 /* ---- Endpoint mapper ---- */
 
-typedef struct {
-    const void  *ds;
-    gint         start;
-    exch_field_t kind;
-    GPtrArray   *found;         /* the field's occurrences ... */
-    guint        which;         /* ... and which one this is */
-} tower_item_t;
-
-static int
-tower_item_cmp(const void *a, const void *b)
-{
-    const tower_item_t *x = (const tower_item_t *)a, *y = (const tower_item_t *)b;
-    if (x->ds != y->ds)
-        return (x->ds < y->ds) ? -1 : 1;
-    return (x->start > y->start) - (x->start < y->start);
-}
-
-typedef struct {
-    exch_iface_t iface;
-    gboolean     have_uuid;
-    guint16      port;
-    guint32      ipv4;          /* network order, 0 = none or 0.0.0.0 */
-} tower_t;
 
 static void
-learn(packet_info *pinfo, const tower_t *t, const address *epm_server)
+learn(packet_info *pinfo, const exch_tower_t *t, const address *epm_server)
 {
     exch_learned_t key;
     guint32 ip = t->ipv4;
@@ -310,7 +323,7 @@ learn(packet_info *pinfo, const tower_t *t, const address *epm_server)
 
 /* One finished tower of an ept_map/ept_lookup request or answer. */
 static void
-tower_done(const exch_conv_t *c, packet_info *pinfo, const tower_t *t, guint32 opnum, gboolean answer)
+tower_done(const exch_conv_t *c, packet_info *pinfo, const exch_tower_t *t, guint32 opnum, gboolean answer)
 {
     exch_role_t r = exch_dcerpc_iface_role(t->iface);
     if (r != EXCH_ROLE_MAILBOX && r != EXCH_ROLE_DIRECTORY)
@@ -322,7 +335,7 @@ tower_done(const exch_conv_t *c, packet_info *pinfo, const tower_t *t, guint32 o
         ev.transport = EXCH_TRANSPORT_RPC_TCP;
         ev.iface = EXCH_IF_EPM;
         ev.ifaces = 1u << EXCH_IF_EPM;
-        ev.conf = EXCH_CONF_CERTAIN;
+        ev.conf = answer ? EXCH_CONF_CERTAIN : EXCH_CONF_INFERRED;
         ev.sender_is_client = !answer;
         ev.sender_is_server = answer;
         ev.text = wmem_strdup_printf(pinfo->pool, "ept_map %s for %s in frame %u",
@@ -336,65 +349,11 @@ tower_done(const exch_conv_t *c, packet_info *pinfo, const tower_t *t, guint32 o
 static void
 epm_from_fields(const exch_conv_t *c, packet_info *pinfo, proto_tree *tree)
 {
-    static const exch_field_t kinds[] = {
-        EXCH_F_EPM_NUM_FLOORS, EXCH_F_EPM_UUID, EXCH_F_EPM_TCP_PORT, EXCH_F_EPM_IP
-    };
-    GPtrArray *floors = exch_field_all(tree, EXCH_F_EPM_NUM_FLOORS);
-    if (!floors)
-        return;
-
-    guint32 opnum = 0, ptype = 0;
-    exch_field_uint(tree, EXCH_F_DCERPC_OPNUM, &opnum);
-    exch_field_uint(tree, EXCH_F_DCERPC_PKT_TYPE, &ptype);
-    gboolean answer = ptype == DCERPC_PT_RESPONSE;
-
-    /* The fields of all towers, in wire order: a tower starts at its
-     * floor count, its first UUID is the interface (the second is the
-     * transfer syntax), then come the TCP port and the IPv4 floors. */
-    wmem_array_t *items = wmem_array_new(pinfo->pool, sizeof(tower_item_t));
-    for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++) {
-        GPtrArray *a = exch_field_all(tree, kinds[k]);
-        for (guint i = 0; a && i < a->len; i++) {
-            tower_item_t it = { NULL, 0, kinds[k], a, i };
-            exch_field_where(a, i, &it.ds, &it.start);
-            wmem_array_append_one(items, it);
-        }
-    }
-    wmem_array_sort(items, tower_item_cmp);
-
-    tower_t t = { 0 };
-    gboolean in_tower = FALSE;
-    for (guint i = 0; i < wmem_array_get_count(items); i++) {
-        tower_item_t *it = (tower_item_t *)wmem_array_index(items, i);
-        guint32 v;
-        e_guid_t g;
-        switch (it->kind) {
-        case EXCH_F_EPM_NUM_FLOORS:
-            if (in_tower)
-                tower_done(c, pinfo, &t, opnum, answer);
-            memset(&t, 0, sizeof t);
-            in_tower = TRUE;
-            break;
-        case EXCH_F_EPM_UUID:
-            if (!t.have_uuid && exch_field_guid_at(it->found, it->which, &g)) {
-                t.iface = exch_dcerpc_iface(&g);
-                t.have_uuid = TRUE;
-            }
-            break;
-        case EXCH_F_EPM_TCP_PORT:
-            if (exch_field_uint_at(it->found, it->which, &v))
-                t.port = (guint16)v;
-            break;
-        case EXCH_F_EPM_IP:
-            if (exch_field_ipv4_at(it->found, it->which, &v))
-                t.ipv4 = v;
-            break;
-        default:
-            break;
-        }
-    }
-    if (in_tower)
-        tower_done(c, pinfo, &t, opnum, answer);
+    guint32 opnum;
+    gboolean answer;
+    wmem_array_t *towers = exch_epm_towers(pinfo, tree, &opnum, &answer);
+    for (guint i = 0; towers && i < wmem_array_get_count(towers); i++)
+        tower_done(c, pinfo, (const exch_tower_t *)wmem_array_index(towers, i), opnum, answer);
 }
 
 /* What an endpoint is known to serve, as learned evidence about c: an
@@ -585,8 +544,9 @@ exch_rpc_analyze(packet_info *pinfo, proto_tree *tree, const exch_conv_t *c, exc
     epm_from_fields(c, pinfo, tree);
     if (c->conf < EXCH_CONF_CERTAIN || c->role == EXCH_ROLE_MAILBOX || c->role == EXCH_ROLE_DIRECTORY) {
         /* Certain roles still collect further interfaces (ALTER_CONTEXT). */
-        if (!bind_from_fields(c, pinfo, tree))
-            bind_from_payload(c, pinfo, tree);
+        if (!bind_from_fields(c, r, pinfo, tree))
+            bind_from_payload(c, r, pinfo, tree);
+        bind_answered(c, r, pinfo, tree);
     }
     check_learned(c, r, pinfo);
     check_rpc_server(c, r, pinfo, tree);

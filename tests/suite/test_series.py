@@ -27,7 +27,7 @@ STRING = {'FT_STRING', 'FT_STRINGZ'}
 FOREIGN = {
     'tcp.payload': {'FT_BYTES'}, 'data.data': {'FT_BYTES'},
     'dcerpc.pkt_type': UINT, 'dcerpc.opnum': UINT, 'dcerpc.cn_bind_to_uuid': {'FT_GUID'},
-    'dcerpc.cn_rts_command.cookie': {'FT_GUID'}, 'dcerpc.time': {'FT_RELATIVE_TIME'},
+    'dcerpc.cn_rts_command.cookie': {'FT_GUID'}, 'dcerpc.time': {'FT_RELATIVE_TIME'}, 'dcerpc.cn_ack_result': UINT,
     'epm.tower.num_floors': UINT, 'epm.uuid': {'FT_GUID'}, 'epm.proto.tcp_port': UINT, 'epm.proto.ip': {'FT_IPv4'},
     'http.request.method': STRING, 'http.request.uri': STRING, 'http.host': STRING, 'http.user_agent': STRING,
     'http.request.line': STRING, 'http.response.line': STRING, 'http.time': {'FT_RELATIVE_TIME'},
