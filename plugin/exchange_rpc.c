@@ -161,8 +161,8 @@ note_bind(const exch_conv_t *c, packet_info *pinfo, exch_iface_t iface, guint32 
     b->stream = c->stream;
     wmem_map_insert(bound_map, b, b);
     learned_gen++;
-    prove_server(&b->ep.addr, wmem_strdup_printf(pinfo->pool, "a BIND to %s in frame %u went to it",
-                                                 exch_iface_name(iface), pinfo->num));
+    prove_server(&b->ep.addr, wmem_strdup_printf(pinfo->pool, "a BIND to %s in frame %u went to it and was accepted",
+                                                 exch_iface_name(iface), bind_frame));
 }
 
 /* Turn the interfaces named by one BIND/ALTER_CONTEXT frame into the role

@@ -3,6 +3,7 @@
 Every capture here comes from gen_rpc_tcp.py (impacket's DCE/RPC client
 against a responder on loopback); README.md beside the captures says which.
 """
+import re
 import pytest
 
 from expectations import RPC_TCP as EXPECTED
@@ -48,10 +49,16 @@ def test_every_frame_of_a_tagged_conversation_matches_with_two_passes(tshark, ca
 
 
 def test_single_pass_matches_from_the_deciding_frame_on(tshark):
+    """One pass: inferred from the BIND on, certain from the server's BIND_ACK on."""
     capture = 'rpc-tcp-bind-no-epm.pcap'
     by_stream = streams(tshark, capture)
-    want = sorted(f for s in (2, 3) for f in by_stream[s] if f >= EXPECTED[capture][s][3])
+    binds = {2: 25, 3: 36}
+    want = sorted(f for s in (2, 3) for f in by_stream[s] if f >= binds[s])
     assert tshark.frames(capture, 'exchange.role == "mailbox"') == want
+    assert tshark.frames(capture, 'exchange.role == "mailbox" && exchange.confidence == "inferred"') == \
+        [25, 26, 36, 37]
+    want = sorted(f for s in (2, 3) for f in by_stream[s] if f >= EXPECTED[capture][s][3])
+    assert tshark.frames(capture, 'exchange.role == "mailbox" && exchange.confidence == "certain"') == want
     # With -2 the handshake before the BIND matches too.
     assert tshark.frames(capture, 'exchange.role == "mailbox"', '-2') == sorted(by_stream[2] + by_stream[3])
 
@@ -88,11 +95,15 @@ def test_bind_evidence_and_endpoints(tshark):
                          ['tcp.stream', 'exchange.client', 'exchange.server', 'exchange.transport',
                           'exchange.evidence'], '-2', '-Y', 'exchange')
     assert sorted({tuple(r) for r in rows}) == [
-        ('0', '192.168.2.56:50701', '192.168.2.50:135', 'rpc-tcp', 'ept_map request for RFR in frame 8'),
-        ('1', '192.168.2.56:50702', '192.168.2.50:59532', 'rpc-tcp', 'BIND to RFR in frame 18'),
-        ('2', '192.168.2.56:50703', '192.168.2.50:59532', 'rpc-tcp', 'BIND to NSPI in frame 32'),
-        ('3', '192.168.2.56:50704', '192.168.2.50:59531', 'rpc-tcp', 'BIND to EMSMDB in frame 41'),
-        ('4', '192.168.2.56:50705', '192.168.2.50:59531', 'rpc-tcp', 'BIND to AsyncEMSMDB in frame 52'),
+        ('0', '192.168.2.56:50701', '192.168.2.50:135', 'rpc-tcp', 'ept_map answer for RFR in frame 9'),
+        ('1', '192.168.2.56:50702', '192.168.2.50:59532', 'rpc-tcp',
+         'BIND to RFR in frame 18, accepted by the server in frame 22'),
+        ('2', '192.168.2.56:50703', '192.168.2.50:59532', 'rpc-tcp',
+         'BIND to NSPI in frame 32, accepted by the server in frame 34'),
+        ('3', '192.168.2.56:50704', '192.168.2.50:59531', 'rpc-tcp',
+         'BIND to EMSMDB in frame 41, accepted by the server in frame 43'),
+        ('4', '192.168.2.56:50705', '192.168.2.50:59531', 'rpc-tcp',
+         'BIND to AsyncEMSMDB in frame 52, accepted by the server in frame 54'),
     ]
 
 
@@ -182,13 +193,15 @@ def test_non_exchange_bind_withdraws_a_learned_role(tshark):
     capture = 'rpc-tcp-contradicted.pcap'
     rows = tshark.fields(capture, ['frame.number', 'tcp.stream', '_ws.expert.message'], '-2', '-Y',
                          'exchange.role_decided || exchange.role_changed')
-    assert [(r[0], r[1], r[2][r[2].index('Exchange role'):].split(',Outlook uses')[0]) for r in rows] == [
+    # (expert messages are joined by ',' without a space)
+    assert [(r[0], r[1], re.split(r',(?=\S)', r[2][r[2].index('Exchange role'):])[0]) for r in rows] == [
         ('8', '0', 'Exchange role endpoint-mapper: ept_map request for EMSMDB in frame 8'),
+        ('9', '0', 'Exchange role endpoint-mapper confirmed: ept_map answer for EMSMDB in frame 9'),
         ('13', '1', 'Exchange role mailbox: ept_map answer in frame 9 mapped EMSMDB to 192.168.2.50:59531'),
         ('16', '1', 'Exchange role mailbox withdrawn: BIND to a4f1db00-ca47-1067-b31e-00dd010662da '
                     '(not Exchange) in frame 16'),
         ('25', '2', 'Exchange role mailbox: ept_map answer in frame 9 mapped EMSMDB to 192.168.2.50:59531'),
-        ('28', '2', 'Exchange role mailbox confirmed: BIND to EMSMDB in frame 28'),
+        ('30', '2', 'Exchange role mailbox confirmed: BIND to EMSMDB in frame 28, accepted by the server in frame 30'),
     ]
     # Single pass shows what was known when each frame was read.
     assert tshark.frames(capture, 'tcp.stream == 1 && exchange.role == "mailbox"') == [13, 14, 15]
