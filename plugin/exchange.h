@@ -156,6 +156,7 @@ typedef struct {
     guint32          confirmed_in;  /* frame, 0: not yet */
     const char      *confirmed_by;  /* what it sent, "answered 401 offering NTLM" */
     const char      *host;          /* Host of the first Exchange request */
+    gboolean         rts_answered;  /* the server sent an RTS PDU (its channel's virtual connection) */
     /* The first request (or channel) still waiting for such an answer. */
     exch_role_t      ask_role;      /* EXCH_ROLE_NONE: none waiting */
     exch_transport_t ask_transport;
@@ -369,6 +370,7 @@ void         exch_conv_set_endpoints(const exch_conv_t *c, packet_info *pinfo, g
 void         exch_conv_add_ifaces(const exch_conv_t *c, guint32 ifaces);
 void         exch_conv_pair_channels(const exch_conv_t *c, const exch_conv_t *first);
 void         exch_conv_pair_flows(const exch_conv_t *a, const exch_conv_t *b);
+void         exch_conv_confirm_peer(const exch_conv_t *c, packet_info *pinfo, const char *why);
 /* After the first pass: evidence from the whole capture about a connection
  * that had none as strong (server: its server end, when the sides were not
  * known).  Judged as exch_conv_offer() judges; decided in its first frame. */

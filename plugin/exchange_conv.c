@@ -17,7 +17,9 @@
  *   - exch_conv_add_ifaces(): interfaces bound inside an RPC/HTTP channel;
  *   - exch_conv_pair_channels(), exch_conv_pair_flows(): both sides of a
  *     link (RPC/HTTP channels of one virtual connection; opposite one-way
- *     TLS connections) at once.
+ *     TLS connections) at once;
+ *   - exch_conv_confirm_peer(): the server's RTS answer on one channel
+ *     confirms the other channel of its virtual connection.
  * The rule:
  *   - stronger confidence wins (certain > learned > inferred);
  *   - at equal confidence the first decisive evidence stays, except that a
@@ -419,6 +421,26 @@ exch_conv_pair_channels(const exch_conv_t *c, const exch_conv_t *first)
     writable(c)->peer = first;
     if (!first->peer)
         writable(first)->peer = c;
+}
+
+/* The server answered an RPC/HTTP virtual connection on c (its OUT channel:
+ * CONN/A3 and CONN/C2, MS-RPCH 3.2.4.5; C2 follows the client's CONN/B1 on
+ * the IN channel): the paired channel, which gets no answer of its own when
+ * no authentication leg went before, is confirmed with it (first pass). */
+void
+exch_conv_confirm_peer(const exch_conv_t *c, packet_info *pinfo, const char *why)
+{
+    exch_conv_t *p = c->peer ? writable(c->peer) : NULL;
+    if (!p || p->conf != EXCH_CONF_INFERRED || p->role == EXCH_ROLE_NONE || p->not_exchange)
+        return;
+    exch_evidence_t ev = { 0 };
+    ev.role = p->role;
+    ev.transport = p->transport;
+    ev.iface = p->iface;
+    ev.conf = EXCH_CONF_CERTAIN;
+    ev.text = wmem_strdup_printf(pinfo->pool, "%s; the server %s on its virtual connection's other channel "
+                                 "(stream %u) in frame %u", p->evidence, why, c->stream, pinfo->num);
+    assign(p, &ev, pinfo->num, FALSE);
 }
 
 /* Two TLS connections whose data runs opposite ways, as RPC/HTTP's IN and

@@ -296,6 +296,18 @@ server_answered(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, 
 
 /* ---- RPC over HTTP ---- */
 
+/* An RTS PDU from the server: it answers the channel's virtual connection,
+ * which confirms this channel and its partner. */
+static void
+rts_answered(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo)
+{
+    static const char why[] = "answered with an RTS PDU";
+    server_answered(c, h, pinfo, EXCH_ANSWER_CONFIRMS, why);
+    if (!h->rts_answered && c->peer)
+        exch_conv_confirm_peer(c, pinfo, why);
+    h->rts_answered = TRUE;
+}
+
 /* "/rpc/rpcproxy.dll?<server>:<port>" -> server (packet scope) and port. */
 static gboolean
 rpch_uri(packet_info *pinfo, const char *uri, const char **server, guint *port)
@@ -379,6 +391,9 @@ channel_opened(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, c
         wmem_map_insert(channels, &h->cookie, GUINT_TO_POINTER(c->stream + 1));
     } else if (first != c && first->role != c->role) {
         exch_conv_pair_channels(c, first);
+        /* The partner's virtual connection was answered already. */
+        if (first->http.rts_answered)
+            exch_conv_confirm_peer(first, pinfo, "answered with an RTS PDU");
     }
 }
 
@@ -390,7 +405,7 @@ scan_channel_body(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo
 {
     guint32 ptype;
     if (from_server && exch_field_uint(tree, EXCH_F_DCERPC_PKT_TYPE, &ptype) && ptype == DCERPC_PT_RTS)
-        server_answered(c, h, pinfo, EXCH_ANSWER_CONFIRMS, "answered with an RTS PDU");
+        rts_answered(c, h, pinfo);
     GPtrArray *a = exch_field_all(tree, EXCH_F_DATA);
     for (guint i = 0; a && i < a->len; i++) {
         guint len = 0;
@@ -400,7 +415,7 @@ scan_channel_body(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo
         exch_pdu_scan_t scan;
         exch_dcerpc_scan(bytes, len, &scan);
         if (scan.rts && from_server)
-            server_answered(c, h, pinfo, EXCH_ANSWER_CONFIRMS, "answered with an RTS PDU");
+            rts_answered(c, h, pinfo);
         if (scan.have_cookie)
             channel_opened(c, h, pinfo, &scan.cookie);
         if (scan.n_uuids) {
