@@ -5,6 +5,7 @@ Every capture here comes from gen_http.py (Python's http.client and ssl,
 impacket's RPC over HTTP v2 client, responders on loopback); README.md
 beside the captures says which.
 """
+import re
 import subprocess
 
 import pytest
@@ -208,6 +209,56 @@ def test_midstream_capture_decides_at_the_first_request_seen(tshark):
     rows = tshark.fields(capture, ['frame.number', '_ws.expert.message'], '-Y', 'exchange.role_decided')
     assert [(r[0], 'confirmed' in r[1]) for r in rows] == [('2', False), ('5', True), ('20', False), ('24', True)]
     assert tshark.frames(capture, 'exchange.mapi.request_type == "Execute"') == [2, 8]
+
+
+# -- a web scanner's probes (nmap --script http-enum): certain needs the server's answer
+
+def role_messages(tshark, capture, *extra):
+    """(frame, the 'Exchange role ...' expert message) of frames where a role was decided or changed."""
+    rows = tshark.fields(capture, ['frame.number', '_ws.expert.message'], *extra, '-Y',
+                         'exchange.role_decided || exchange.role_changed')
+    return [(int(f), re.search(r'Exchange role [^,]*(, [^,]*)*', m).group(0)) for f, m in rows]
+
+
+def test_scanner_probes_answered_404_by_nginx_leave_no_role(tshark):
+    capture = 'scanner-nginx-negative.pcap'
+    assert tshark.frames(capture, 'exchange.role', '-2') == []
+    # One pass: the request alone is inferred, nginx's 404 takes it away.
+    rows = tshark.fields(capture, ['frame.number', 'exchange.role', 'exchange.confidence'], '-Y', 'exchange.role')
+    assert [tuple(r) for r in rows] == [('17', 'autodiscover', INFERRED), ('18', 'autodiscover', INFERRED),
+                                        ('37', 'ews', INFERRED), ('38', 'ews', INFERRED),
+                                        ('47', 'ews', INFERRED), ('48', 'ews', INFERRED)]
+    assert role_messages(tshark, capture, '-2') == [
+        (17, 'Exchange role autodiscover: GET /Autodiscover/Autodiscover.xml in frame 17'),
+        (19, 'Exchange role autodiscover withdrawn: GET /Autodiscover/Autodiscover.xml in frame 17, '
+             'answered 404 without Exchange headers in frame 19'),
+        (37, 'Exchange role ews: GET /EWS/Exchange.asmx in frame 37'),
+        (39, 'Exchange role ews withdrawn: GET /EWS/Exchange.asmx in frame 37, answered 404 without Exchange headers '
+             'in frame 39'),
+        (47, 'Exchange role ews: GET /EWS/Services.wsdl in frame 47'),
+        (49, 'Exchange role ews withdrawn: GET /EWS/Services.wsdl in frame 47, answered 404 without Exchange headers '
+             'in frame 49'),
+    ]
+
+
+def test_scanner_probes_answered_as_exchange_are_certain_at_the_answer(tshark):
+    capture = 'scanner-exchange-like.pcap'
+    assert role_messages(tshark, capture, '-2')[1::2] == [
+        (19, 'Exchange role autodiscover confirmed: GET /Autodiscover/Autodiscover.xml in frame 17, '
+             'answered 200 with request-id in frame 19'),
+        (39, 'Exchange role ews confirmed: GET /EWS/Exchange.asmx in frame 37, answered 401 with request-id in frame 39'),
+        (49, 'Exchange role ews confirmed: GET /EWS/Services.wsdl in frame 47, answered 200 with request-id in frame 49'),
+    ]
+    # A bare /Autodiscover/ and a CGI probe under /ews/ are no endpoints, whatever the answer.
+    assert tshark.frames(capture, '(tcp.stream == 3 || tcp.stream == 6) && exchange', '-2') == []
+
+
+def test_unanswered_scanner_probes_stay_inferred(tshark):
+    capture = 'scanner-unanswered.pcap'
+    rows = tshark.fields(capture, ['tcp.stream', 'exchange.confidence'], '-2', '-Y', 'exchange.role')
+    assert sorted({tuple(r) for r in rows}) == [('0', INFERRED), ('2', INFERRED), ('3', INFERRED)]
+    # Nothing about them is certain.
+    assert tshark.frames(capture, 'exchange.confidence == "certain"', '-2') == []
 
 
 # -- EWS, Autodiscover, OAB
