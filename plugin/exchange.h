@@ -19,6 +19,7 @@
 #include <wireshark.h>
 #include <epan/packet.h>
 #include <epan/address.h>
+#include <epan/stat_tap_ui.h>
 #include <wsutil/inet_addr.h>
 
 #include "exchange_compat.h"
@@ -145,8 +146,9 @@ typedef struct {
 typedef struct {
     gboolean         seen;          /* a (decrypted) HTTP request was seen */
     guint32          services;      /* every role seen on the connection (bit per exch_role_t) */
-    const char      *server_name;   /* as the first request named it: RPC/HTTP URI server:port, or
-                                     * Host (exch_conv_server_name() falls back to the SNI) */
+    const char      *server_name;   /* the first request's Host, lower case, without its port but
+                                     * with the connection's when not the scheme's default
+                                     * (exch_conv_server_name() falls back to the SNI) */
     const char      *client_app;    /* X-ClientApplication, else User-Agent */
     const char      *mailbox;       /* MailboxId */
     exch_target_t    target;        /* RPC/HTTP: endpoint behind the proxy */
@@ -163,6 +165,12 @@ typedef struct {
     const char      *ask_text;
     e_guid_t         cookie;        /* RPC/HTTP virtual-connection cookie */
     gboolean         have_cookie;
+    /* The servers the answers name (file scope; the first named wins). */
+    const char      *frontend;      /* X-FEServer */
+    const char      *backend;       /* X-BEServer, else X-CalculatedBETarget */
+    const char      *backend_later; /* the first other back end a later answer named, or NULL */
+    guint32          backend_changed_in; /* ... and that answer's frame */
+    const char      *rpc_server;    /* RPC/HTTP: the URI's <server>:<port>, the endpoint behind the proxy */
 } exch_http_state_t;
 
 /* exchange_tls.c: TLS records, host names, which way the data runs */
@@ -180,6 +188,7 @@ typedef struct {
     guint            host_gen;      /* host-list generation exchange_host() last checked */
     guint            host_facts;    /* ... and what it knew then (SNI, endpoints) */
     const char      *host_why;      /* ... and its answer (file scope), or NULL */
+    const char      *server_name;   /* the SNI, with ":port" when the server port is not 443 */
 } exch_tls_state_t;
 
 /* exchange_traffic.c: the connections table's counters */
@@ -493,6 +502,21 @@ void         exch_attr_prefs_changed(void);
 const char  *exch_attr_map_message(void);        /* the map's problem, or NULL */
 void         exch_attr_analyze(packet_info *pinfo, proto_tree *tree, const exch_conv_t *c, exch_proc_state_t *own);
 const char  *exch_attr_host(const exch_conv_t *c, wmem_allocator_t *scope);
+
+/* ---- exchange_table.c: sorted rows of the -z tables, cells owning their text ---- */
+typedef int (*exch_row_cmp_t)(const stat_tap_table_item_type *a, const stat_tap_table_item_type *b);
+void exch_table_init(stat_tap_table_ui *ui, const char *name, int columns, void (*clear)(void));
+void exch_cell_uint(stat_tap_table_item_type *row, int col, guint v);
+void exch_cell_float(stat_tap_table_item_type *row, int col, double v);
+void exch_cell_str(stat_tap_table_item_type *row, int col, const char *s);
+void exch_cell_free(stat_tap_table *t, guint row, guint col, stat_tap_table_item_type *item);
+void exch_row_free(stat_tap_table *t, guint r);
+guint exch_row_position(const stat_tap_table *t, const stat_tap_table_item_type *row, exch_row_cmp_t cmp,
+                        gboolean *found);
+stat_tap_table_item_type *exch_row_insert(stat_tap_table *t, guint columns, const stat_tap_table_item_type *cells,
+                                          exch_row_cmp_t cmp);
+void exch_row_remove(stat_tap_table *t, stat_tap_table_item_type *row, exch_row_cmp_t cmp);
+void exch_table_empty(stat_tap_table *t);
 
 /* ---- exchange_stats.c: -z exchange,conns, -z exchange,clients, Statistics menu ---- */
 void exch_stats_register(void);

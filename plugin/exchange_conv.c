@@ -460,12 +460,13 @@ exch_conv_target_source(const exch_conv_t *c)
     return (c->role == EXCH_ROLE_RPC_OUT && c->peer && c->peer->http.target_conf > c->http.target_conf) ? c->peer : c;
 }
 
-/* The server as the client names it: the first RPC/HTTP URI or Host of
- * its requests, else its TLS server name. */
+/* The server as the client names it: the Host of its first request, else
+ * its TLS server name; lower case, with the port when it is not the
+ * scheme's default. */
 const char *
 exch_conv_server_name(const exch_conv_t *c)
 {
-    return c->http.server_name ? c->http.server_name : c->tls.sni;
+    return c->http.server_name ? c->http.server_name : c->tls.server_name;
 }
 
 guint32
@@ -518,8 +519,11 @@ same_need(const exch_conv_t *a, const exch_conv_t *b)
         return (a->role == EXCH_ROLE_MAILBOX || a->role == EXCH_ROLE_DIRECTORY) &&
                same_str(a->http.mailbox, b->http.mailbox);
     case EXCH_TRANSPORT_RPC_HTTP:
+        /* per RPC endpoint: the URI's server behind the proxy, else (not
+         * decrypted) the name the client used */
         return exch_conv_target_source(a)->http.target == exch_conv_target_source(b)->http.target &&
-               same_str(exch_conv_server_name(a), exch_conv_server_name(b));
+               same_str(a->http.rpc_server ? a->http.rpc_server : exch_conv_server_name(a),
+                        b->http.rpc_server ? b->http.rpc_server : exch_conv_server_name(b));
     case EXCH_TRANSPORT_RPC_TCP:
         return (a->role == EXCH_ROLE_MAILBOX || a->role == EXCH_ROLE_DIRECTORY) && a->iface == b->iface &&
                a->have_endpoints && b->have_endpoints && addresses_equal(&a->server.addr, &b->server.addr);

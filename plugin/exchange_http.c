@@ -227,6 +227,24 @@ file_str(const char *s)
     return s ? wmem_strdup(wmem_file_scope(), s) : NULL;
 }
 
+/* exchange.server: the Host in lower case without its port, then the
+ * connection's port when it is not the scheme's default (443 with TLS, 80
+ * without); a request goes to the server, so that is its destination port. */
+static const char *
+host_server_name(packet_info *pinfo, const exch_conv_t *c, const char *host)
+{
+    const char *bracket = host[0] == '[' ? strchr(host, ']') : NULL;   /* [v6]:port */
+    const char *colon = strchr(bracket ? bracket : host, ':');
+    size_t len = strlen(host);
+    if (colon && (bracket ? colon == bracket + 1 : !strchr(colon + 1, ':')))
+        len = (size_t)(colon - host);
+    char *name = g_ascii_strdown(host, (gssize)len);
+    const char *s = pinfo->destport == (c->tls.seen ? 443 : 80) ? wmem_strdup(wmem_file_scope(), name)
+                  : wmem_strdup_printf(wmem_file_scope(), "%s:%u", name, pinfo->destport);
+    g_free(name);
+    return s;
+}
+
 /* This frame's HTTP record, which only this file writes. */
 static exch_frame_http_t *
 frame_rec(packet_info *pinfo)
@@ -274,7 +292,7 @@ static void
 server_answered(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, exch_answer_verdict_t verdict,
                 const char *why)
 {
-    if (verdict == EXCH_ANSWER_NEUTRAL || !h->services)
+    if (!h->services)
         return;
     if (verdict == EXCH_ANSWER_CONFIRMS && !h->confirmed_in) {
         h->confirmed_in = pinfo->num;
@@ -282,6 +300,12 @@ server_answered(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, 
     }
     if (h->ask_role == EXCH_ROLE_NONE)
         return;
+    if (verdict == EXCH_ANSWER_NEUTRAL) {
+        /* Answered, neither way: the request stays inferred and the next
+         * one on the connection waits for its own answer. */
+        h->ask_role = EXCH_ROLE_NONE;
+        return;
+    }
     exch_evidence_t ev = { 0 };
     ev.role = verdict == EXCH_ANSWER_CONFIRMS ? h->ask_role : EXCH_ROLE_NONE;
     ev.transport = h->ask_transport;
@@ -444,14 +468,17 @@ rpch_request(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, pro
     /* Which channel it would be; not yet a service of the frame, as an echo
      * request or an authentication leg never becomes a channel. */
     h->services |= 1u << (in ? EXCH_ROLE_RPC_IN : EXCH_ROLE_RPC_OUT);
-    if (!h->host)
-        h->host = file_str(exch_field_str(exch_field_all(tree, EXCH_F_HTTP_HOST), 0));
+    const char *host = exch_field_str(exch_field_all(tree, EXCH_F_HTTP_HOST), 0);
+    if (host && !h->host)
+        h->host = file_str(host);
+    if (host && !h->server_name)
+        h->server_name = host_server_name(pinfo, c, host);
 
     const char *server;
     guint port;
     if (rpch_uri(pinfo, uri, &server, &port)) {
-        if (!h->server_name)     /* the URI names the RPC server */
-            h->server_name = wmem_strdup_printf(wmem_file_scope(), "%s:%u", server, port);
+        if (!h->rpc_server)      /* the URI names the RPC server */
+            h->rpc_server = wmem_strdup_printf(wmem_file_scope(), "%s:%u", server, port);
         set_target(h, target_of_port(port), EXCH_CONF_INFERRED,
                    wmem_strdup_printf(pinfo->pool, "URI port %u in frame %u", port, pinfo->num));
     }
@@ -531,7 +558,7 @@ service_request(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, 
         if (host && !h->host)
             h->host = file_str(host);
         if (host && !h->server_name)
-            h->server_name = file_str(host);
+            h->server_name = host_server_name(pinfo, c, host);
         offer_request(c, h, pinfo, &ev);
 
         GPtrArray *lines = exch_field_all(tree, EXCH_F_HTTP_REQUEST_LINE);
@@ -545,6 +572,43 @@ service_request(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, 
         if (!h->client_app)
             h->client_app = file_str(exch_field_str(exch_field_all(tree, EXCH_F_HTTP_USER_AGENT), 0));
         return;
+    }
+}
+
+/* ---- Which servers answered ---- */
+
+/* Do two names of a server name the same one?  X-BEServer gives its short
+ * name (EXCH02), X-CalculatedBETarget its FQDN (exch02.contoso.com). */
+static gboolean
+same_server(const char *a, const char *b)
+{
+    size_t la = strcspn(a, "."), lb = strcspn(b, ".");
+    return la == lb && g_ascii_strncasecmp(a, b, la) == 0;
+}
+
+/* An answer's front end (X-FEServer) and back end (X-BEServer, else
+ * X-CalculatedBETarget): the first named of each is the connection's; the
+ * first other back end a later answer names (the mailbox moved, or the load
+ * balancer sent the connection elsewhere) is kept beside it, with its frame. */
+static void
+answering_servers(packet_info *pinfo, proto_tree *tree, exch_http_state_t *h)
+{
+    GPtrArray *lines = exch_field_all(tree, EXCH_F_HTTP_RESPONSE_LINE);    /* only answers have them */
+    if (!lines)
+        return;
+    const char *fe = header_value(pinfo, lines, "X-FEServer");
+    if (!h->frontend && fe && *fe)
+        h->frontend = file_str(fe);
+    const char *be = header_value(pinfo, lines, "X-BEServer");
+    if (!be || !*be)
+        be = header_value(pinfo, lines, "X-CalculatedBETarget");
+    if (!be || !*be)
+        return;
+    if (!h->backend) {
+        h->backend = file_str(be);
+    } else if (!h->backend_later && !same_server(be, h->backend)) {
+        h->backend_later = file_str(be);
+        h->backend_changed_in = pinfo->num;
     }
 }
 
@@ -574,4 +638,5 @@ exch_http_analyze(packet_info *pinfo, proto_tree *tree, const exch_conv_t *c, ex
     if (c->transport == EXCH_TRANSPORT_RPC_HTTP)
         scan_channel_body(c, h, pinfo, tree, from_server);
     autodiscover_answer(c, h, pinfo, tree);
+    answering_servers(pinfo, tree, h);
 }

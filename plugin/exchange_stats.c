@@ -26,7 +26,7 @@
 #include <epan/tap.h>
 
 enum {
-    COL_STREAM, COL_CLIENT, COL_SERVER, COL_PROCESS, COL_ROLE, COL_TRANSPORT, COL_INTERFACE, COL_TARGET,
+    COL_STREAM, COL_CLIENT, COL_SERVER, COL_FRONTEND, COL_BACKEND, COL_PROCESS, COL_ROLE, COL_TRANSPORT, COL_INTERFACE, COL_TARGET,
     COL_CONFIDENCE, COL_START, COL_DURATION, COL_FRAMES, COL_BYTES, COL_REQUESTS, COL_FAILURES, COL_AVG_RESPONSE,
     COL_DECIDED_IN, COL_EVIDENCE, COL_COUNT
 };
@@ -35,6 +35,8 @@ static stat_tap_table_item conns_fields[COL_COUNT] = {
     [COL_STREAM]     = { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Stream",     "%u" },
     [COL_CLIENT]     = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Client",     "%-24s" },
     [COL_SERVER]     = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Server",     "%-24s" },
+    [COL_FRONTEND]   = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Front end",  "%-9s" },
+    [COL_BACKEND]    = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Back end",   "%-9s" },
     [COL_PROCESS]    = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Process",    "%-18s" },
     [COL_ROLE]       = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Role",       "%-15s" },
     [COL_TRANSPORT]  = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Transport",  "%-9s" },
@@ -68,6 +70,9 @@ typedef struct {
     const char      *evidence;      /* file scope: a new decision makes a new string */
     const char      *proc_name;
     gboolean         have_endpoints;
+    const char      *frontend;      /* file scope, set once */
+    const char      *backend_later; /* ... the back end is set before it */
+    const char      *backend;
 } conn_row_t;
 
 /* tcp.stream + 1 -> conn_row_t, for the one table this UI keeps. */
@@ -81,38 +86,10 @@ conns_rows_clear(void)
     g_hash_table_remove_all(conns_rows);
 }
 
-/* A table's first init creates it; a later one (retap) empties it. */
-static void
-table_init(stat_tap_table_ui *ui, const char *name, int columns, void (*clear)(void))
-{
-    stat_tap_table *t = stat_tap_find_table(ui, name);
-    if (t) {
-        if (ui->stat_tap_reset_table_cb)
-            ui->stat_tap_reset_table_cb(t);
-        return;
-    }
-    stat_tap_add_table(ui, stat_tap_init_table(name, columns, 0, NULL));
-    clear();
-}
-
 static void
 conns_init(stat_tap_table_ui *ui)
 {
-    table_init(ui, conns_table_name, COL_COUNT, conns_rows_clear);
-}
-
-static void
-set_uint(stat_tap_table_item_type *row, int col, guint v)
-{
-    row[col].type = TABLE_ITEM_UINT;
-    row[col].value.uint_value = v;
-}
-
-static void
-set_float(stat_tap_table_item_type *row, int col, double v)
-{
-    row[col].type = TABLE_ITEM_FLOAT;
-    row[col].value.float_value = v;
+    exch_table_init(ui, conns_table_name, COL_COUNT, conns_rows_clear);
 }
 
 /* "OUTLOOK.EXE 4028", "OUTLOOK.EXE", "PID 4028" or "-". */
@@ -126,75 +103,6 @@ process_label(wmem_allocator_t *scope, const exch_conv_t *c)
     if (c->proc.pid)
         return wmem_strdup_printf(scope, "PID %u", c->proc.pid);
     return wmem_strdup(scope, "-");
-}
-
-/* Cells own a g_strdup'ed copy: a GUI table outlives the capture file. */
-static void
-set_str(stat_tap_table_item_type *row, int col, const char *s)
-{
-    row[col].type = TABLE_ITEM_STRING;
-    row[col].value.string_value = g_strdup(s ? s : "");
-}
-
-static void free_item(stat_tap_table *t, guint row, guint col, stat_tap_table_item_type *item);
-
-static void
-free_row(stat_tap_table *t, guint r)
-{
-    for (guint f = 0; f < t->num_fields; f++)
-        free_item(t, r, f, stat_tap_get_field_data(t, r, f));
-}
-
-/* Where a row goes in a table sorted by cmp: the first index whose row
- * sorts after it, or (*found) the index of an equal row. */
-static guint
-row_position(const stat_tap_table *t, const stat_tap_table_item_type *row,
-             int (*cmp)(const stat_tap_table_item_type *, const stat_tap_table_item_type *), gboolean *found)
-{
-    guint lo = 0, hi = t->num_elements;
-    *found = FALSE;
-    while (lo < hi) {
-        guint mid = lo + (hi - lo) / 2;
-        int d = cmp(t->elements[mid], row);
-        if (d == 0) {
-            *found = TRUE;
-            return mid;
-        }
-        if (d < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-/* Add a row in its sorted place; returns the table's copy of it. */
-static stat_tap_table_item_type *
-insert_row(stat_tap_table *t, guint columns, const stat_tap_table_item_type *cells,
-           int (*cmp)(const stat_tap_table_item_type *, const stat_tap_table_item_type *))
-{
-    gboolean found;
-    guint at = row_position(t, cells, cmp, &found);
-    stat_tap_init_table_row(t, t->num_elements, columns, cells);
-    stat_tap_table_item_type *added = t->elements[t->num_elements - 1];
-    memmove(&t->elements[at + 1], &t->elements[at], (t->num_elements - 1 - at) * sizeof t->elements[0]);
-    t->elements[at] = added;
-    return added;
-}
-
-/* Take a row out of a sorted table and free it. */
-static void
-remove_row(stat_tap_table *t, stat_tap_table_item_type *row,
-           int (*cmp)(const stat_tap_table_item_type *, const stat_tap_table_item_type *))
-{
-    gboolean found;
-    guint r = row_position(t, row, cmp, &found);
-    if (!found || t->elements[r] != row)
-        return;
-    free_row(t, r);
-    g_free(row);
-    memmove(&t->elements[r], &t->elements[r + 1], (t->num_elements - r - 1) * sizeof t->elements[0]);
-    t->num_elements--;
 }
 
 /* Rows stay in tcp.stream order (the order connections opened), whatever
@@ -213,7 +121,9 @@ conn_row_current(const conn_row_t *cr, const exch_conv_t *c)
     return cr->role == c->role && cr->transport == c->transport && cr->conf == c->conf &&
            cr->target == exch_conv_target_source(c)->http.target && cr->ifaces == exch_conv_ifaces(c, NULL) &&
            cr->decided_in == c->decided_in && cr->evidence == c->evidence && cr->pid == c->proc.pid &&
-           cr->proc_name == c->proc.name && cr->have_endpoints == c->have_endpoints;
+           cr->proc_name == c->proc.name && cr->have_endpoints == c->have_endpoints &&
+           cr->frontend == c->http.frontend && cr->backend == c->http.backend &&
+           cr->backend_later == c->http.backend_later;
 }
 
 static void
@@ -229,6 +139,9 @@ conn_row_remember(conn_row_t *cr, const exch_conv_t *c)
     cr->pid = c->proc.pid;
     cr->proc_name = c->proc.name;
     cr->have_endpoints = c->have_endpoints;
+    cr->frontend = c->http.frontend;
+    cr->backend = c->http.backend;
+    cr->backend_later = c->http.backend_later;
 }
 
 /* The cells that grow with every frame. */
@@ -237,13 +150,13 @@ set_counters(stat_tap_table_item_type *row, const exch_conv_t *c)
 {
     nstime_t duration;
     nstime_delta(&duration, &c->traffic.last, &c->start);
-    set_float(row, COL_START, nstime_to_sec(&c->traffic.start_rel));
-    set_float(row, COL_DURATION, nstime_to_sec(&duration));
-    set_uint(row, COL_FRAMES, c->traffic.frames);
-    set_uint(row, COL_BYTES, (guint)MIN(c->traffic.bytes, G_MAXUINT));
-    set_uint(row, COL_REQUESTS, c->traffic.requests);
-    set_uint(row, COL_FAILURES, c->traffic.failures);
-    set_float(row, COL_AVG_RESPONSE, c->traffic.timed ? 1000.0 * c->traffic.time_sum / c->traffic.timed : 0.0);
+    exch_cell_float(row, COL_START, nstime_to_sec(&c->traffic.start_rel));
+    exch_cell_float(row, COL_DURATION, nstime_to_sec(&duration));
+    exch_cell_uint(row, COL_FRAMES, c->traffic.frames);
+    exch_cell_uint(row, COL_BYTES, (guint)MIN(c->traffic.bytes, G_MAXUINT));
+    exch_cell_uint(row, COL_REQUESTS, c->traffic.requests);
+    exch_cell_uint(row, COL_FAILURES, c->traffic.failures);
+    exch_cell_float(row, COL_AVG_RESPONSE, c->traffic.timed ? 1000.0 * c->traffic.time_sum / c->traffic.timed : 0.0);
 }
 
 static tap_packet_status
@@ -259,7 +172,7 @@ conns_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const v
         /* A connection proved non-Exchange after it was counted: its row goes. */
         if (!cr)
             return TAP_PACKET_DONT_REDRAW;
-        remove_row(t, cr->row, conn_row_cmp);
+        exch_row_remove(t, cr->row, conn_row_cmp);
         g_hash_table_remove(conns_rows, key);
         return TAP_PACKET_REDRAW;
     }
@@ -278,29 +191,32 @@ conns_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const v
             wmem_strbuf_append_printf(ifaces, "%s%s", wmem_strbuf_get_len(ifaces) ? "," : "",
                                       exch_iface_name((exch_iface_t)i));
     }
-    set_uint(row, COL_STREAM, c->stream);
-    set_str(row, COL_CLIENT, c->have_endpoints ? exch_endpoint_to_str(pinfo->pool, &c->client) : "");
-    set_str(row, COL_SERVER, c->have_endpoints ? exch_endpoint_to_str(pinfo->pool, &c->server) : "");
-    set_str(row, COL_PROCESS, process_label(pinfo->pool, c));
-    set_str(row, COL_ROLE, val_to_str_const(c->role, exch_role_vals, "?"));
-    set_str(row, COL_TRANSPORT, val_to_str_const(c->transport, exch_transport_vals, "?"));
-    set_str(row, COL_INTERFACE, wmem_strbuf_get_len(ifaces) ? wmem_strbuf_get_str(ifaces) : "-");
+    exch_cell_uint(row, COL_STREAM, c->stream);
+    exch_cell_str(row, COL_CLIENT, c->have_endpoints ? exch_endpoint_to_str(pinfo->pool, &c->client) : "");
+    exch_cell_str(row, COL_SERVER, c->have_endpoints ? exch_endpoint_to_str(pinfo->pool, &c->server) : "");
+    exch_cell_str(row, COL_FRONTEND, c->http.frontend ? c->http.frontend : "-");
+    exch_cell_str(row, COL_BACKEND, !c->http.backend ? "-" : !c->http.backend_later ? c->http.backend
+                  : wmem_strdup_printf(pinfo->pool, "%s then %s", c->http.backend, c->http.backend_later));
+    exch_cell_str(row, COL_PROCESS, process_label(pinfo->pool, c));
+    exch_cell_str(row, COL_ROLE, val_to_str_const(c->role, exch_role_vals, "?"));
+    exch_cell_str(row, COL_TRANSPORT, val_to_str_const(c->transport, exch_transport_vals, "?"));
+    exch_cell_str(row, COL_INTERFACE, wmem_strbuf_get_len(ifaces) ? wmem_strbuf_get_str(ifaces) : "-");
     exch_target_t target = exch_conv_target_source(c)->http.target;
-    set_str(row, COL_TARGET, target != EXCH_TARGET_NONE ? val_to_str_const(target, exch_target_vals, "?") : "-");
-    set_str(row, COL_CONFIDENCE, val_to_str_const(c->conf, exch_conf_vals, "?"));
+    exch_cell_str(row, COL_TARGET, target != EXCH_TARGET_NONE ? val_to_str_const(target, exch_target_vals, "?") : "-");
+    exch_cell_str(row, COL_CONFIDENCE, val_to_str_const(c->conf, exch_conf_vals, "?"));
     set_counters(row, c);
-    set_uint(row, COL_DECIDED_IN, c->decided_in);
-    set_str(row, COL_EVIDENCE, c->evidence);
+    exch_cell_uint(row, COL_DECIDED_IN, c->decided_in);
+    exch_cell_str(row, COL_EVIDENCE, c->evidence);
 
     if (cr) {
         /* Same stream, same place: the row's block is overwritten. */
         gboolean found;
-        guint pos = row_position(t, cr->row, conn_row_cmp, &found);
-        free_row(t, pos);
+        guint pos = exch_row_position(t, cr->row, conn_row_cmp, &found);
+        exch_row_free(t, pos);
         stat_tap_init_table_row(t, pos, COL_COUNT, row);
     } else {
         cr = g_new0(conn_row_t, 1);
-        cr->row = insert_row(t, COL_COUNT, row, conn_row_cmp);
+        cr->row = exch_row_insert(t, COL_COUNT, row, conn_row_cmp);
         g_hash_table_insert(conns_rows, key, cr);
     }
     conn_row_remember(cr, c);
@@ -308,31 +224,9 @@ conns_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const v
 }
 
 static void
-free_item(stat_tap_table *t _U_, guint row _U_, guint col _U_, stat_tap_table_item_type *item)
-{
-    if (item->type == TABLE_ITEM_STRING) {
-        g_free((char *)item->value.string_value);
-        item->value.string_value = NULL;
-    }
-}
-
-/* Rows are per connection, so a retap starts from an empty table. */
-static void
-empty_table(stat_tap_table *t)
-{
-    for (guint r = 0; r < t->num_elements; r++) {
-        free_row(t, r);
-        g_free(t->elements[r]);
-    }
-    g_free(t->elements);
-    t->elements = NULL;
-    t->num_elements = 0;
-}
-
-static void
 conns_reset(stat_tap_table *t)
 {
-    empty_table(t);
+    exch_table_empty(t);
     conns_rows_clear();
 }
 
@@ -346,7 +240,7 @@ static const exch_role_t client_roles[] = {
 
 enum {
     CCOL_HOST, CCOL_PROCESS, CCOL_PID, CCOL_SOURCE, CCOL_ROLES,
-    CCOL_TOTAL = CCOL_ROLES + G_N_ELEMENTS(client_roles), CCOL_COUNT
+    CCOL_TOTAL = CCOL_ROLES + G_N_ELEMENTS(client_roles), CCOL_BACKENDS, CCOL_COUNT
 };
 
 static stat_tap_table_item clients_fields[CCOL_COUNT] = {
@@ -364,15 +258,24 @@ static stat_tap_table_item clients_fields[CCOL_COUNT] = {
     [CCOL_ROLES + 7] = { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "endpoint-mapper", "%u" },
     [CCOL_ROLES + 8] = { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "unknown", "%u" },
     [CCOL_TOTAL]   = { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Total",   "%u" },
+    [CCOL_BACKENDS] = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Back ends", "%s" },
 };
 
 static const char clients_table_name[] = "Exchange connections per client process";
+
+/* One row, and the back ends of its connections: a process whose
+ * connections reach more than one back end shows them all. */
+typedef struct {
+    stat_tap_table_item_type *cells;
+    GHashTable         *backends;   /* short name, upper case -> connections */
+} client_row_t;
 
 /* Where one connection is counted, and what its row key was made from:
  * while none of that changes, a frame costs one lookup and no text. */
 typedef struct {
     char               *key;        /* the row it is counted in */
-    stat_tap_table_item_type *row;
+    client_row_t       *row;
+    const char         *backend;    /* file scope: the connection's first back end */
     exch_role_t         role;       /* the column */
     exch_proc_source_t  proc_source;
     guint32             pid;
@@ -381,7 +284,7 @@ typedef struct {
     gboolean            have_endpoints;
 } client_count_t;
 
-static GHashTable *client_rows;     /* row key -> row */
+static GHashTable *client_rows;     /* row key -> client_row_t */
 static GHashTable *client_counted;  /* tcp.stream + 1 -> client_count_t* */
 
 static void
@@ -393,10 +296,18 @@ client_count_free(gpointer p)
 }
 
 static void
+client_row_free(gpointer p)
+{
+    client_row_t *r = (client_row_t *)p;
+    g_hash_table_destroy(r->backends);
+    g_free(r);
+}
+
+static void
 clients_state_clear(void)
 {
     if (!client_rows) {
-        client_rows = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        client_rows = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, client_row_free);
         client_counted = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, client_count_free);
     }
     g_hash_table_remove_all(client_rows);
@@ -406,7 +317,7 @@ clients_state_clear(void)
 static void
 clients_init(stat_tap_table_ui *ui)
 {
-    table_init(ui, clients_table_name, CCOL_COUNT, clients_state_clear);
+    exch_table_init(ui, clients_table_name, CCOL_COUNT, clients_state_clear);
 }
 
 static int
@@ -431,44 +342,76 @@ client_row_cmp(const stat_tap_table_item_type *a, const stat_tap_table_item_type
     return 0;
 }
 
+/* Count a back end in or out of a row (EXCH02 and exch02.contoso.com are
+ * one), and write its cell again: "EXCH02,EXCH03", or "-". */
+static void
+client_backends(client_row_t *r, const char *backend, gboolean in)
+{
+    if (backend) {
+        char *name = g_ascii_strup(backend, (gssize)strcspn(backend, "."));
+        guint n = GPOINTER_TO_UINT(g_hash_table_lookup(r->backends, name));
+        n = in ? n + 1 : n - 1;
+        if (n) {
+            g_hash_table_insert(r->backends, name, GUINT_TO_POINTER(n));
+        } else {
+            g_hash_table_remove(r->backends, name);
+            g_free(name);
+        }
+    }
+    GList *names = g_list_sort(g_hash_table_get_keys(r->backends), (GCompareFunc)g_strcmp0);
+    GString *cell = g_string_new(names ? "" : "-");
+    for (GList *l = names; l; l = l->next)
+        g_string_append_printf(cell, "%s%s", l == names ? "" : ",", (const char *)l->data);
+    g_list_free(names);
+    g_free((char *)r->cells[CCOL_BACKENDS].value.string_value);
+    exch_cell_str(r->cells, CCOL_BACKENDS, cell->str);
+    g_string_free(cell, TRUE);
+}
+
 /* Take one connection out of its row; an emptied row goes. */
 static void
 client_uncount(stat_tap_table *t, const client_count_t *cc)
 {
-    stat_tap_table_item_type *row = cc->row;
+    stat_tap_table_item_type *row = cc->row->cells;
+    client_backends(cc->row, cc->backend, FALSE);
     row[role_column(cc->role)].value.uint_value--;
     if (--row[CCOL_TOTAL].value.uint_value > 0)
         return;
     g_hash_table_remove(client_rows, cc->key);
-    remove_row(t, row, client_row_cmp);
+    exch_row_remove(t, row, client_row_cmp);
 }
 
-static stat_tap_table_item_type *
+static client_row_t *
 client_count(stat_tap_table *t, const exch_conv_t *c, const char *key, const char *host, const char *pid)
 {
-    stat_tap_table_item_type *row = (stat_tap_table_item_type *)g_hash_table_lookup(client_rows, key);
-    if (!row) {
+    client_row_t *r = (client_row_t *)g_hash_table_lookup(client_rows, key);
+    if (!r) {
         stat_tap_table_item_type cells[CCOL_COUNT];
         memset(cells, 0, sizeof cells);
-        set_str(cells, CCOL_HOST, host);
-        set_str(cells, CCOL_PROCESS, c->proc.name ? c->proc.name : "unknown");
-        set_str(cells, CCOL_PID, pid);
-        set_str(cells, CCOL_SOURCE, val_to_str_const(c->proc.source, exch_proc_source_vals, "?"));
+        exch_cell_str(cells, CCOL_HOST, host);
+        exch_cell_str(cells, CCOL_PROCESS, c->proc.name ? c->proc.name : "unknown");
+        exch_cell_str(cells, CCOL_PID, pid);
+        exch_cell_str(cells, CCOL_SOURCE, val_to_str_const(c->proc.source, exch_proc_source_vals, "?"));
         for (int col = CCOL_ROLES; col <= CCOL_TOTAL; col++)
-            set_uint(cells, col, 0);
-        row = insert_row(t, CCOL_COUNT, cells, client_row_cmp);
-        g_hash_table_insert(client_rows, g_strdup(key), row);
+            exch_cell_uint(cells, col, 0);
+        exch_cell_str(cells, CCOL_BACKENDS, "-");
+        r = g_new0(client_row_t, 1);
+        r->cells = exch_row_insert(t, CCOL_COUNT, cells, client_row_cmp);
+        r->backends = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g_hash_table_insert(client_rows, g_strdup(key), r);
     }
-    row[role_column(c->role)].value.uint_value++;
-    row[CCOL_TOTAL].value.uint_value++;
-    return row;
+    r->cells[role_column(c->role)].value.uint_value++;
+    r->cells[CCOL_TOTAL].value.uint_value++;
+    client_backends(r, c->http.backend, TRUE);
+    return r;
 }
 
 static gboolean
 client_count_current(const client_count_t *cc, const exch_conv_t *c)
 {
     return cc->role == c->role && cc->proc_source == c->proc.source && cc->pid == c->proc.pid &&
-           cc->proc_name == c->proc.name && cc->proc_host == c->proc.host && cc->have_endpoints == c->have_endpoints;
+           cc->proc_name == c->proc.name && cc->proc_host == c->proc.host && cc->have_endpoints == c->have_endpoints &&
+           cc->backend == c->http.backend;
 }
 
 static tap_packet_status
@@ -508,7 +451,13 @@ clients_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const
         g_hash_table_insert(client_counted, stream, cc);
     } else {
         g_free(key);                        /* what changed did not move it */
+        if (cc->backend != c->http.backend) {
+            client_backends(cc->row, cc->backend, FALSE);
+            client_backends(cc->row, c->http.backend, TRUE);
+            moved = TRUE;                   /* redraw */
+        }
     }
+    cc->backend = c->http.backend;
     cc->role = c->role;
     cc->proc_source = c->proc.source;
     cc->pid = c->proc.pid;
@@ -521,7 +470,7 @@ clients_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const
 static void
 clients_reset(stat_tap_table *t)
 {
-    empty_table(t);
+    exch_table_empty(t);
     clients_state_clear();
 }
 
@@ -539,7 +488,7 @@ exch_stats_register(void)
         conns_init,
         conns_packet,
         conns_reset,
-        free_item,
+        exch_cell_free,
         NULL,
         G_N_ELEMENTS(conns_fields), conns_fields,
         G_N_ELEMENTS(conns_params), conns_params,
@@ -559,7 +508,7 @@ exch_stats_register(void)
         clients_init,
         clients_packet,
         clients_reset,
-        free_item,
+        exch_cell_free,
         NULL,
         G_N_ELEMENTS(clients_fields), clients_fields,
         G_N_ELEMENTS(clients_params), clients_params,

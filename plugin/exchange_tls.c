@@ -319,6 +319,9 @@ exch_tls_analyze(packet_info *pinfo, proto_tree *tree, const exch_conv_t *c, exc
         if (name && *name) {
             char *lower = g_ascii_strdown(name, -1);
             t->sni = wmem_strdup(wmem_file_scope(), lower);
+            /* exchange.server: the port too when not HTTPS's (the ClientHello goes to the server) */
+            t->server_name = pinfo->destport == 443 ? t->sni
+                           : wmem_strdup_printf(wmem_file_scope(), "%s:%u", lower, pinfo->destport);
             g_free(lower);
         }
         exch_conv_set_endpoints(c, pinfo, TRUE);     /* the ClientHello's sender */

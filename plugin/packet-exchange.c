@@ -47,6 +47,10 @@ static int hf_exchange_client_process = -1;
 static int hf_exchange_client_pid = -1;
 static int hf_exchange_client_host = -1;
 static int hf_exchange_client_source = -1;
+static int hf_exchange_frontend = -1;
+static int hf_exchange_backend = -1;
+static int hf_exchange_backend_later = -1;
+static int hf_exchange_rpc_server = -1;
 
 static gint ett_exchange = -1;
 static gint ett_exchange_learned = -1;
@@ -62,6 +66,7 @@ static expert_field ei_exchange_rpc_http_deprecated = EI_INIT;
 static expert_field ei_exchange_channel_unpaired = EI_INIT;
 static expert_field ei_exchange_extra_connection = EI_INIT;
 static expert_field ei_exchange_epm_unused = EI_INIT;
+static expert_field ei_exchange_backend_changed = EI_INIT;
 
 static dissector_handle_t exchange_handle;
 static int exchange_tap = -1;
@@ -130,6 +135,14 @@ add_role(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const exch_conv_t 
     } else if (server_name) {
         GEN(proto_tree_add_string(tree, hf_exchange_server, tvb, 0, 0, server_name));
     }
+    if (c->http.frontend)
+        GEN(proto_tree_add_string(tree, hf_exchange_frontend, tvb, 0, 0, c->http.frontend));
+    if (c->http.backend)
+        GEN(proto_tree_add_string(tree, hf_exchange_backend, tvb, 0, 0, c->http.backend));
+    if (c->http.backend_later)
+        GEN(proto_tree_add_string(tree, hf_exchange_backend_later, tvb, 0, 0, c->http.backend_later));
+    if (c->http.rpc_server)
+        GEN(proto_tree_add_string(tree, hf_exchange_rpc_server, tvb, 0, 0, c->http.rpc_server));
     it = proto_tree_add_uint(tree, hf_exchange_stream, tvb, 0, 0, c->stream);
     GEN(it);
     if (WANTED(hf_exchange_client_host))
@@ -270,6 +283,9 @@ dissect_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
                                val_to_str_const(c->conf, exch_conf_vals, "?"));
         add_role(et, tvb, pinfo, c);
     }
+    if (c->role != EXCH_ROLE_NONE && pinfo->num == c->http.backend_changed_in)
+        expert_add_info_format(pinfo, top, &ei_exchange_backend_changed, "Back end changed from %s to %s",
+                               c->http.backend, c->http.backend_later);
     if (fr && fr->decided) {
         /* What this frame's own evidence did, whatever came later. */
         const char *was = val_to_str_const(fr->previous_role, exch_role_vals, "?");
@@ -282,6 +298,9 @@ dissect_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
         else if (fr->new_role == EXCH_ROLE_NONE)
             expert_add_info_format(pinfo, top, &ei_exchange_role_changed, "Exchange role %s withdrawn: %s",
                                    was, fr->evidence);
+        /* Why a connection has no role: the evidence that took it away. */
+        if (fr->new_role == EXCH_ROLE_NONE && c->role == EXCH_ROLE_NONE)
+            proto_item_set_generated(proto_tree_add_string(et, hf_exchange_evidence, tvb, 0, 0, fr->evidence));
         else
             expert_add_info_format(pinfo, top, &ei_exchange_role_changed, "Exchange role changed from %s to %s: %s",
                                    was, now, fr->evidence);
@@ -374,8 +393,23 @@ proto_register_exchange(void)
             "Endpoint-mapper answer that taught this server address and port", HFILL }},
         { &hf_exchange_server,
           { "Server", "exchange.server", FT_STRING, BASE_NONE, NULL, 0x0,
-            "The Exchange server as the client names it: the RPC server in an RPC/HTTP URI (<name or "
-            "GUID@domain>:<port>), the HTTP Host, the TLS server name; else address:port", HFILL }},
+            "The Exchange server as the client names it: the HTTP Host, else the TLS server name, in lower case, "
+            "with :port when the port is not the scheme's default (443 with TLS, 80 without); else address:port",
+            HFILL }},
+        { &hf_exchange_frontend,
+          { "Front end", "exchange.frontend", FT_STRING, BASE_NONE, NULL, 0x0,
+            "The Exchange front end that answered (X-FEServer of the first answer naming one)", HFILL }},
+        { &hf_exchange_backend,
+          { "Back end", "exchange.backend", FT_STRING, BASE_NONE, NULL, 0x0,
+            "The mailbox server the front end sent the requests to (X-BEServer, else X-CalculatedBETarget, "
+            "of the first answer naming one)", HFILL }},
+        { &hf_exchange_backend_later,
+          { "Later back end", "exchange.backend.later", FT_STRING, BASE_NONE, NULL, 0x0,
+            "A different back end that a later answer on the same connection named (the first such)", HFILL }},
+        { &hf_exchange_rpc_server,
+          { "RPC server", "exchange.rpc.server", FT_STRING, BASE_NONE, NULL, 0x0,
+            "RPC/HTTP: the RPC server and port behind the proxy, as the channel's URI names it "
+            "(<name or GUID@domain>:<port>)", HFILL }},
         { &hf_exchange_client,
           { "Client", "exchange.client", FT_STRING, BASE_NONE, NULL, 0x0,
             "Outlook side of the connection (address:port)", HFILL }},
@@ -470,6 +504,9 @@ proto_register_exchange(void)
         { &ei_exchange_extra_connection,
           { "exchange.extra_connection", PI_SEQUENCE, PI_NOTE,
             "A process holds more concurrent connections of this role than the transport needs", EXPFILL }},
+        { &ei_exchange_backend_changed,
+          { "exchange.backend_changed", PI_SEQUENCE, PI_NOTE,
+            "A later answer on the connection names another back end", EXPFILL }},
         { &ei_exchange_epm_unused,
           { "exchange.epm_unused", PI_SEQUENCE, PI_NOTE,
             "Endpoint announced by the endpoint mapper, never connected to", EXPFILL }},

@@ -59,6 +59,12 @@ Scenarios (one capture each, named <scenario>.pcap or .pcapng; see test-captures
                         Connect (200), Execute answered 503 Service Unavailable, Execute (200);
                         conn 2: POST /EWS/Exchange.asmx with NTLM: the NEGOTIATE answered 401 with a
                         CHALLENGE, the AUTHENTICATE answered 500 (a SOAP fault), a third POST 200
+    mapi-http-two-backends  port 80, Host mail.contoso.com, one Outlook, front end EXCH01 on every answer.
+                        conn 1: POST /mapi/emsmdb/?MailboxId=<alice>: Connect, Execute answered by back
+                                end EXCH02, a second Execute by EXCH03 (the mailbox moved meanwhile)
+                        conn 2: POST /mapi/emsmdb/?MailboxId=<shared mailbox>: Connect, Execute, EXCH03
+                        conn 3: POST /mapi/nspi/?MailboxId=<alice>: Bind, Unbind, answered with only
+                                X-CalculatedBETarget exch02.contoso.com (no X-BEServer)
 """
 import hashlib
 import http.client
@@ -313,9 +319,9 @@ NOTIFICATION_DELAY = 1.5        # seconds the server holds a NotificationWait (a
 class MapiClient:
     """Outlook's MAPI/HTTP request headers and session cookies on one keep-alive connection."""
 
-    def __init__(self, conn, endpoint, session, counter):
+    def __init__(self, conn, endpoint, session, counter, mailbox=MAILBOX):
         self.conn, self.counter = conn, counter
-        self.target = f'/mapi/{endpoint}/?MailboxId={MAILBOX}'
+        self.target = f'/mapi/{endpoint}/?MailboxId={mailbox}'
         self.client_info = f'{CLIENT_GUID}:{session}'
         self.cookies = {}
 
@@ -356,7 +362,7 @@ def mapi_outlook(port, tls):
     mailbox.conn.close()
 
 
-def mapi_headers(req, response_code, content_type, chunked=False):
+def mapi_headers(req, response_code, content_type, chunked=False, backend=()):
     number = int(req.header('X-RequestId').rsplit(':', 1)[1])
     framing = [('Transfer-Encoding', 'chunked')] if chunked else []
     return [('Cache-Control', 'private')] + framing + [
@@ -364,7 +370,7 @@ def mapi_headers(req, response_code, content_type, chunked=False):
             ('request-id', f'{number:08x}-9c1d-4e2f-8a3b-4c5d6e7f8091'),
             ('X-RequestId', req.header('X-RequestId')), ('X-ClientInfo', req.header('X-ClientInfo')),
             ('X-RequestType', req.header('X-RequestType')), ('X-ResponseCode', str(response_code)),
-            ('X-ServerApplication', SERVER_APP), ('X-FEServer', 'EXCH01'), ('Date', DATE)]
+            ('X-ServerApplication', SERVER_APP), *backend, ('X-FEServer', 'EXCH01'), ('Date', DATE)]
 
 
 def mapi_app(conn):
@@ -383,12 +389,12 @@ def mapi_app(conn):
         mapi_success(conn, req, sequence)
 
 
-def mapi_success(conn, req, sequence):
+def mapi_success(conn, req, sequence, backend=()):
     """200 + X-ResponseCode 0 and a chunked PROCESSING ... DONE body (sequence: the MapiSequence
-    cookie's number)."""
+    cookie's number; backend: the back end's headers, before X-FEServer)."""
     kind = req.header('X-RequestType')
     endpoint = req.target.split('/')[2]            # emsmdb or nspi
-    headers = mapi_headers(req, 0, 'application/mapi-http', chunked=True)
+    headers = mapi_headers(req, 0, 'application/mapi-http', chunked=True, backend=backend)
     headers += [('X-PendingPeriod', '15000'), ('X-ExpirationInfo', '1800000')]
     if kind in ('Connect', 'Bind'):
         headers.append(('Set-Cookie', f'MapiContext={endpoint}-4f1c2a9e7b3d; path=/mapi/{endpoint}'))
@@ -401,6 +407,45 @@ def mapi_success(conn, req, sequence):
         elapsed = int(NOTIFICATION_DELAY * 1000)
     done = b'DONE\r\nX-ResponseCode: 0\r\nX-ElapsedTime: %d\r\n\r\n' % elapsed + MAPI_RESPONSE[kind]
     conn.send(chunk(done) + b'0\r\n\r\n')
+
+
+SHARED_MAILBOX = '0c9e2f4a-8d1b-4b7e-a5c3-6f2e1d0b9a87@contoso.com'
+
+
+def backend_headers(server, fqdn, with_server=True):
+    """What a front end adds when it proxied the request to a back end (X-BEServer is left out of
+    some answers, X-CalculatedBETarget names the same back end by its FQDN)."""
+    return [('X-CalculatedBETarget', fqdn), ('X-DiagInfo', server)] + ([('X-BEServer', server)] if with_server else [])
+
+
+def two_backends_app(conn):
+    """Alice's mailbox on EXCH02 until her second Execute, which EXCH03 answers (the mailbox moved);
+    the shared mailbox on EXCH03; the address book answered with X-CalculatedBETarget alone."""
+    sequence, alice_executes = 0, 0
+    while (req := conn.read_request()) is not None:
+        sequence += 1
+        if '/nspi/' in req.target:
+            backend = backend_headers('EXCH02', 'exch02.contoso.com', with_server=False)
+        elif SHARED_MAILBOX in req.target:
+            backend = backend_headers('EXCH03', 'exch03.contoso.com')
+        else:
+            alice_executes += req.header('X-RequestType') == 'Execute'
+            moved = alice_executes >= 2
+            backend = backend_headers('EXCH03' if moved else 'EXCH02', 'exch03.contoso.com' if moved else 'exch02.contoso.com')
+        mapi_success(conn, req, sequence, backend)
+
+
+def mapi_two_backends():
+    counter = itertools.count(1)
+    alice = MapiClient(open_http(MAIL_HOST, 80, None), 'emsmdb', 1, counter)
+    shared = MapiClient(open_http(MAIL_HOST, 80, None), 'emsmdb', 2, counter, SHARED_MAILBOX)
+    directory = MapiClient(open_http(MAIL_HOST, 80, None), 'nspi', 3, counter)
+    for client, kinds in ((alice, ('Connect', 'Execute')), (shared, ('Connect', 'Execute')),
+                          (directory, ('Bind', 'Unbind')), (alice, ('Execute',))):
+        for kind in kinds:
+            assert client.call(kind).status == 200
+    for client in (alice, shared, directory):
+        client.conn.close()
 
 
 def drop_first_request(pkts):
@@ -1032,7 +1077,7 @@ def main(argv):
                  'ews-autodiscover', 'ews-autodiscover-nokeys', 'oab-download', 'oab-lookalike-negative',
                  'https-browsing-negative',
                  'http-lookalike-negative', 'sni-lookalike-negative', 'exchange-online-nokeys',
-                 'http-server-errors']
+                 'http-server-errors', 'mapi-http-two-backends']
     wanted = set(argv) or set(scenarios)
     unknown = wanted - set(scenarios)
     if unknown:
@@ -1083,6 +1128,8 @@ def main(argv):
                      (None, 'exchange-online-nokeys.pcap'))
     if 'http-server-errors' in wanted:
         write('http-server-errors.pcap', record(exchange_failing, 80, failing_exchange_app))
+    if 'mapi-http-two-backends' in wanted:
+        write('mapi-http-two-backends.pcap', record(mapi_two_backends, 80, two_backends_app))
 
 
 if __name__ == '__main__':

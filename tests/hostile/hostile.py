@@ -209,7 +209,7 @@ def clients(run):
     except ValueError:
         return None
     header = [c.strip() for c in lines[head + 2].split(' |')[:-1]]
-    roles = [h.lower() for h in header[4:]]
+    roles = [h.lower() for h in header[4:header.index('Total') + 1]]    # the counts; Back ends follows
     table = {}
     for line in lines[head + 4:]:
         if line.startswith('====='):

@@ -3,14 +3,14 @@
 Nothing here asserts what a capture must show (that is in expectations.py's data); it only reads.
 """
 
-HEADER = ['Stream', 'Client', 'Server', 'Process', 'Role', 'Transport', 'Interface', 'RPC target', 'Confidence',
+HEADER = ['Stream', 'Client', 'Server', 'Front end', 'Back end', 'Process', 'Role', 'Transport', 'Interface', 'RPC target', 'Confidence',
           'Start (s)', 'Duration (s)', 'Frames', 'Bytes', 'Requests', 'Failures', 'Avg response (ms)', 'Decided in',
           'Evidence']
-STREAM, CLIENT, SERVER, PROCESS, ROLE, TRANSPORT, IFACE, TARGET, CONF, START, DURATION, FRAMES, BYTES, REQUESTS, \
+STREAM, CLIENT, SERVER, FRONTEND, BACKEND, PROCESS, ROLE, TRANSPORT, IFACE, TARGET, CONF, START, DURATION, FRAMES, BYTES, REQUESTS, \
     FAILURES, AVG_RESPONSE, DECIDED, EVIDENCE = range(len(HEADER))
 
 ROLES = ['mailbox', 'directory', 'rpc-in', 'rpc-out', 'ews', 'autodiscover', 'oab', 'endpoint-mapper', 'unknown']
-CLIENTS_HEADER = ['Host', 'Process', 'PID', 'Source'] + ROLES + ['Total']
+CLIENTS_HEADER = ['Host', 'Process', 'PID', 'Source'] + ROLES + ['Total', 'Back ends']
 # (title, table name, header) of the two -z tables
 CONNS_TITLE = ('Exchange Connections:', 'Exchange connections', HEADER)
 CLIENTS_TITLE = ('Exchange Connections per Client Process:', 'Exchange connections per client process', CLIENTS_HEADER)
@@ -45,8 +45,15 @@ def clients(tshark, capture, *extra, arg='exchange,clients'):
 
 
 def clients_from_rows(rows):
-    return {tuple(cells[:4]): {role: int(n) for role, n in zip(ROLES + ['total'], cells[4:]) if int(n)}
+    """{(host, process, pid, source): {role: count, ..., 'total': n}}: the counts only (clients_backends()
+    reads the last column)."""
+    return {tuple(cells[:4]): {role: int(n) for role, n in zip(ROLES + ['total'], cells[4:-1]) if int(n)}
             for cells in rows}
+
+
+def clients_backends(rows):
+    """{(host, process, pid, source): back ends cell} from -z exchange,clients rows."""
+    return {tuple(cells[:4]): cells[-1] for cells in rows}
 
 
 def extract_keylog(pcapng, out, only=None):

@@ -59,7 +59,7 @@ def test_undecrypted_is_never_certain_and_says_why(tshark, key):
 
 def test_rpc_http_channels_pair_by_cookie(tshark):
     rows = tshark.fields('rpc-http-outlook.pcapng', ['tcp.stream', 'exchange.rpch.cookie', 'exchange.rpch.peer_stream',
-                                                     'exchange.interface', 'exchange.server'], '-2', '-Y', 'exchange')
+                                                     'exchange.interface', 'exchange.rpc.server'], '-2', '-Y', 'exchange')
     vc1, vc2 = '7c000000-0000-4000-8000-000000000001', '7c000000-0000-4000-8000-000000000002'
     server = '7bb476d4-6c5e-4f2b-9b41-3f2d8e2a1c55@contoso.com:'
     assert sorted({tuple(r) for r in rows}) == [
@@ -83,7 +83,7 @@ def test_rpc_http_target_comes_from_the_inner_bind(tshark):
 
 def test_bind_beats_the_uri_port(tshark):
     """The URI asks for :6004 (directory) but the IN channel binds EMSMDB."""
-    rows = tshark.fields('rpc-http-port-mismatch.pcap', ['tcp.stream', 'exchange.server', 'exchange.rpc.target',
+    rows = tshark.fields('rpc-http-port-mismatch.pcap', ['tcp.stream', 'exchange.rpc.server', 'exchange.rpc.target',
                                                          'exchange.rpc.target_evidence'], '-2', '-Y', 'tcp.stream == 0')
     assert {tuple(r) for r in rows} == {('0', '7bb476d4-6c5e-4f2b-9b41-3f2d8e2a1c55@contoso.com:6004', 'mailbox',
                                          'BIND to EMSMDB inside the channel in frame 24')}
@@ -107,7 +107,7 @@ def test_referral_channels_bind_rfr_behind_port_6002(tshark):
     """Outlook Anywhere's referral virtual connection: the IN channel binds RFR (MS-OXABREF), the
     URI names port 6002; both channels carry target referral, paired by their cookie."""
     rows = tshark.fields('rpc-http-referral.pcapng', ['tcp.stream', 'exchange.role', 'exchange.rpch.peer_stream',
-                                                      'exchange.interface', 'exchange.server', 'exchange.rpc.target',
+                                                      'exchange.interface', 'exchange.rpc.server', 'exchange.rpc.target',
                                                       'exchange.rpc.target_evidence'], '-2', '-Y', 'exchange')
     server = '7bb476d4-6c5e-4f2b-9b41-3f2d8e2a1c55@contoso.com:6002'
     assert sorted({tuple(r) for r in rows}) == [

@@ -15,6 +15,10 @@ FIELDS = [
     ('exchange.decided_in', 'FT_FRAMENUM'),
     ('exchange.learned_from', 'FT_FRAMENUM'),
     ('exchange.server', 'FT_STRING'),
+    ('exchange.frontend', 'FT_STRING'),
+    ('exchange.backend', 'FT_STRING'),
+    ('exchange.backend.later', 'FT_STRING'),
+    ('exchange.rpc.server', 'FT_STRING'),
     ('exchange.client', 'FT_STRING'),
     ('exchange.stream', 'FT_UINT32'),
     ('exchange.epm.learned', 'FT_STRING'),
@@ -39,7 +43,7 @@ FIELDS = [
 EXPERT = ['exchange.role_decided', 'exchange.role_changed', 'exchange.epm_learned',
           'exchange.learn_limit', 'exchange.bad_bind', 'exchange.process_map_problem', 'exchange.rpc_tcp_legacy',
           'exchange.rpc_http_deprecated', 'exchange.channel_unpaired', 'exchange.extra_connection',
-          'exchange.epm_unused']
+          'exchange.epm_unused', 'exchange.backend_changed']
 
 
 def test_plugin_is_listed_with_project_version(tshark):

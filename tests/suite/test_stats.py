@@ -57,8 +57,8 @@ def test_referral_and_oab_rows(tshark):
 def test_row_carries_endpoints_and_evidence(tshark):
     rows = conns_table(tshark, 'rpc-tcp-ipv6.pcap', '-2')
     row = rows[4]
-    assert row[:CONF + 1] == ['4', '[2001:db8:2::56]:50705', '[2001:db8:2::50]:59531', '-', 'mailbox', 'rpc-tcp',
-                              'EMSMDB', '-', 'learned']
+    assert row[:CONF + 1] == ['4', '[2001:db8:2::56]:50705', '[2001:db8:2::50]:59531', '-', '-', '-', 'mailbox',
+                              'rpc-tcp', 'EMSMDB', '-', 'learned']
     assert row[DECIDED:] == ['49', 'ept_map answer in frame 13 mapped EMSMDB to [2001:db8:2::50]:59531']
 
 
