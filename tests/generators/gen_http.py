@@ -59,6 +59,9 @@ Scenarios (one capture each, named <scenario>.pcap or .pcapng; see test-captures
                         Connect (200), Execute answered 503 Service Unavailable, Execute (200);
                         conn 2: POST /EWS/Exchange.asmx with NTLM: the NEGOTIATE answered 401 with a
                         CHALLENGE, the AUTHENTICATE answered 500 (a SOAP fault), a third POST 200
+    http-answers        port 80, Host mail.contoso.com: requests at Exchange endpoints and answers that
+                        confirm, contradict or say nothing (see ANSWERS); one request per connection
+                        but conn 6 (keep-alive, two requests)
 """
 import hashlib
 import http.client
@@ -920,6 +923,80 @@ def exchange_failing():
     assert statuses == [401, 500, 200], statuses
 
 
+# ------------------------------------------------------------ what the server's answer shows
+
+NGINX = [('Server', 'nginx/1.22.1'), ('Date', DATE)]
+SSO_LOGIN = 'https://sso.example.net/login?return=https%3A%2F%2Fmail.contoso.com%2FAutodiscover%2FAutodiscover.xml'
+
+
+def html(title):
+    return f'<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>'.encode()
+
+
+HTML_OK, HTML_500, HTML_405, HTML_401 = (html(t) for t in ('Welcome', '500 Internal Server Error', '405 Not Allowed',
+                                                           '401 Authorization Required'))
+
+
+def answer(status, headers, ctype='text/html', body=b''):
+    return response(status, [('Content-Type', ctype)] + headers, body)
+
+
+# One list of (request, answer) per TCP connection, in connection order. A web server that is not
+# Exchange (nginx) answers most; a front end that shows Exchange's headers answers two.
+ANSWERS = [
+    # 1: 200 from nginx, no Exchange header: neutral, the request stays inferred
+    [(('GET', '/EWS/Exchange.asmx', None), answer('200 OK', NGINX, body=HTML_OK))],
+    # 2: a redirect to another product's login page, no Exchange header: contradicts
+    [(('GET', '/Autodiscover/Autodiscover.xml', None),
+      answer('302 Found', NGINX + [('Location', SSO_LOGIN)], body=b''))],
+    # 3: 405 without Exchange headers: contradicts
+    [(('POST', f'/mapi/emsmdb/?MailboxId={MAILBOX}', b'\x00' * 16), answer('405 Not Allowed', NGINX, body=HTML_405))],
+    # 4: 200 with an Autodiscover body, no Exchange header: confirms (the XML namespace)
+    [(('POST', '/autodiscover/autodiscover.xml', AUTODISCOVER_REQUEST),
+      answer('200 OK', NGINX, 'text/xml; charset=utf-8', AUTODISCOVER_RESPONSE))],
+    # 5: a redirect to OWA with Exchange's headers: confirms
+    [(('GET', '/EWS/Exchange.asmx', None),
+      answer('302 Found', [('Location', '/owa/'), ('Server', 'Microsoft-IIS/10.0'),
+                           ('request-id', '5f0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4105'), ('X-FEServer', 'EXCH01'),
+                           ('Date', DATE)]))],
+    # 6 (keep-alive): 500 from the reverse proxy (neutral), then 200 passed through from Exchange
+    [(('GET', '/EWS/Services.wsdl', None), answer('500 Internal Server Error', NGINX, body=HTML_500)),
+     (('POST', '/EWS/Exchange.asmx', EWS_REQUEST),
+      answer('200 OK', [('Server', 'nginx/1.22.1'), ('Date', DATE), ('X-FEServer', 'EXCH01')],
+             'text/xml; charset=utf-8', EWS_RESPONSE))],
+    # 7: 401 offering only Basic, no Exchange header: neutral (not IIS's Windows authentication)
+    [(('POST', '/EWS/Exchange.asmx', EWS_REQUEST),
+      answer('401 Unauthorized', NGINX + [('WWW-Authenticate', 'Basic realm="mail.contoso.com"')], body=HTML_401))],
+]
+
+
+def answers_app():
+    """Each accepted connection gets the next list of ANSWERS (the client opens one at a time), then
+    the server closes it (Connection: close on the last answer)."""
+    lists = iter(ANSWERS)
+
+    def app(conn):
+        exchanges = next(lists)
+        for i, ((method, target, _), raw) in enumerate(exchanges):
+            req = conn.read_request()
+            assert req is not None and (req.method, req.target) == (method, target), (req, method, target)
+            if i == len(exchanges) - 1:
+                head, rest = raw.split(b'\r\n', 1)
+                raw = head + b'\r\nConnection: close\r\n' + rest
+            conn.send(raw)
+    return app
+
+
+def answers_client():
+    headers = [('User-Agent', OUTLOOK_UA), ('Accept', '*/*')]
+    for exchanges in ANSWERS:
+        conn = open_http(MAIL_HOST, 80, None)
+        for (method, target, body), _ in exchanges:
+            ctype = [('Content-Type', 'application/octet-stream' if target.startswith('/mapi/') else 'text/xml')]
+            fetch(conn, method, target, headers + (ctype if body is not None else []), body)
+        conn.close()
+
+
 # ------------------------------------------------------------ negatives
 
 def tiny_png():
@@ -1032,7 +1109,7 @@ def main(argv):
                  'ews-autodiscover', 'ews-autodiscover-nokeys', 'oab-download', 'oab-lookalike-negative',
                  'https-browsing-negative',
                  'http-lookalike-negative', 'sni-lookalike-negative', 'exchange-online-nokeys',
-                 'http-server-errors']
+                 'http-server-errors', 'http-answers']
     wanted = set(argv) or set(scenarios)
     unknown = wanted - set(scenarios)
     if unknown:
@@ -1083,6 +1160,8 @@ def main(argv):
                      (None, 'exchange-online-nokeys.pcap'))
     if 'http-server-errors' in wanted:
         write('http-server-errors.pcap', record(exchange_failing, 80, failing_exchange_app))
+    if 'http-answers' in wanted:
+        write('http-answers.pcap', record(answers_client, 80, answers_app()))
 
 
 if __name__ == '__main__':
