@@ -37,6 +37,9 @@ Scenarios (one capture each, named <scenario>.pcap or .pcapng; see test-captures
                         conn 2: RPC_OUT_DATA ...:6002, CONN/A1; CONN/A3, CONN/C2, BIND_ACK, response
     rpc-http-port-mismatch    port 80; conn 1, 2: IN/OUT to ...:6004 whose IN channel binds EMSMDB;
                         conn 3: one RPC_IN_DATA echo request (Content-Length 0) and its echo response
+    rpc-http-kerberos   port 80; impacket's client with Authorization: Negotiate (a Kerberos AP-REQ) in
+                        each channel request, no 401 leg: conn 1: RPC_IN_DATA ...:6001, CONN/B1, BIND
+                        EMSMDB, EcDoConnectEx; conn 2: RPC_OUT_DATA, CONN/A1; CONN/A3, CONN/C2, BIND_ACK
     ews-autodiscover    TLS, keys. conn 1 (SNI autodiscover.contoso.com): POST
                         /autodiscover/autodiscover.xml; conn 2 (SNI mail.contoso.com): POST
                         /EWS/Exchange.asmx GetUserAvailability, GET /OAB/<guid>/oab.xml;
@@ -84,6 +87,12 @@ from base64 import b64decode, b64encode
 from impacket import ntlm
 from impacket.dcerpc.v5 import nspi, oxabref, rpch, transport
 from impacket.http import HTTPClientSecurityProvider
+from impacket.krb5 import constants
+from impacket.krb5.asn1 import AP_REQ
+from impacket.krb5.gssapi import KRB5_AP_REQ
+from impacket.spnego import ASN1_AID, ASN1_OID, SPNEGO_NegTokenInit, TypesMech, asn1encode
+from pyasn1.codec.der import encoder
+from pyasn1.type.univ import noValue
 from scapy.all import TCP, wrpcap
 
 from gen_rpc_tcp import (EMSMDB, FIRST_CLIENT_PORT, HERE, NSPI, RFR, Handler, capture, ec_do_connect_ex,
@@ -540,6 +549,53 @@ def rpc_http_port_mismatch():
           [('Accept', 'application/rpc'), ('Cache-Control', 'no-cache'), ('Connection', 'Keep-Alive'),
            ('Content-Length', '0'), ('User-Agent', 'MSRPC'), ('Pragma', 'No-cache')])
     conn.close()
+
+
+def opaque(label, n):
+    """n fixed bytes standing for ciphertext (the same on every run)."""
+    out = b''
+    while len(out) < n:
+        out += hashlib.sha256(label + bytes([len(out) // 32])).digest()
+    return out[:n]
+
+def kerberos_token():
+    """A SPNEGO NegTokenInit carrying a Kerberos AP-REQ for HTTP/mail.contoso.com, as a domain-joined
+    Outlook sends it without a 401 first; the ticket and authenticator are opaque (no KDC here)."""
+    ap = AP_REQ()
+    ap['pvno'] = 5
+    ap['msg-type'] = int(constants.ApplicationTagNumbers.AP_REQ.value)
+    ap['ap-options'] = constants.encodeFlags([constants.APOptions.mutual_required.value])
+    ap['ticket'] = noValue
+    ap['ticket']['tkt-vno'] = 5
+    ap['ticket']['realm'] = 'CONTOSO.COM'
+    ap['ticket']['sname'] = noValue
+    ap['ticket']['sname']['name-type'] = constants.PrincipalNameType.NT_SRV_INST.value
+    ap['ticket']['sname']['name-string'][0] = 'HTTP'
+    ap['ticket']['sname']['name-string'][1] = 'mail.contoso.com'
+    ap['ticket']['enc-part'] = noValue
+    ap['ticket']['enc-part']['etype'] = 18
+    ap['ticket']['enc-part']['kvno'] = 3
+    ap['ticket']['enc-part']['cipher'] = opaque(b'ticket', 960)
+    ap['authenticator'] = noValue
+    ap['authenticator']['etype'] = 18
+    ap['authenticator']['cipher'] = opaque(b'authenticator', 150)
+    blob = SPNEGO_NegTokenInit()
+    blob['MechTypes'] = [TypesMech['MS KRB5 - Microsoft Kerberos 5'], TypesMech['KRB5 - Kerberos 5']]
+    blob['MechToken'] = struct.pack('B', ASN1_AID) + asn1encode(struct.pack('B', ASN1_OID) + asn1encode(
+        TypesMech['KRB5 - Kerberos 5']) + KRB5_AP_REQ + encoder.encode(ap))
+    return blob.getData()
+
+
+def rpc_http_kerberos():
+    """rpc_http_vc with Negotiate (Kerberos) in each channel request: no 401 leg."""
+    token = 'Negotiate ' + b64encode(kerberos_token()).decode()
+    ntlm_headers = HTTPClientSecurityProvider.get_auth_headers
+    HTTPClientSecurityProvider.get_auth_headers = lambda self, http_obj, method, path, headers: (
+        {'Authorization': token}, None)
+    try:
+        close_vc(rpc_http_vc(80, 6001, EMSMDB, ec_do_connect_ex, 1))
+    finally:
+        HTTPClientSecurityProvider.get_auth_headers = ntlm_headers
 
 
 def rts_pdu(flags, *commands):
@@ -1109,7 +1165,7 @@ def main(argv):
                  'ews-autodiscover', 'ews-autodiscover-nokeys', 'oab-download', 'oab-lookalike-negative',
                  'https-browsing-negative',
                  'http-lookalike-negative', 'sni-lookalike-negative', 'exchange-online-nokeys',
-                 'http-server-errors', 'http-answers']
+                 'http-server-errors', 'http-answers', 'rpc-http-kerberos']
     wanted = set(argv) or set(scenarios)
     unknown = wanted - set(scenarios)
     if unknown:
@@ -1160,6 +1216,8 @@ def main(argv):
                      (None, 'exchange-online-nokeys.pcap'))
     if 'http-server-errors' in wanted:
         write('http-server-errors.pcap', record(exchange_failing, 80, failing_exchange_app))
+    if 'rpc-http-kerberos' in wanted:
+        write('rpc-http-kerberos.pcap', record(rpc_http_kerberos, 80, RpcProxy()))
     if 'http-answers' in wanted:
         write('http-answers.pcap', record(answers_client, 80, answers_app()))
 

@@ -195,3 +195,37 @@ def test_keep_alive_counts_both_requests_and_the_500(tshark):
     rows = {int(r[STREAM]): r for r in conns_table(tshark, HTTP, '-2')}
     requests, failures = rows[5][REQUESTS], rows[5][FAILURES]
     assert (requests, failures) == ('2', '1')
+
+
+# ------------------------------------------------------------------ RPC/HTTP without a 401 leg
+
+KERBEROS = 'rpc-http-kerberos.pcap'
+VC1 = '7c000000-0000-4000-8000-000000000001'
+
+
+def test_kerberos_channels_have_no_401_leg(tshark):
+    """The capture is what its README row says: Negotiate (Kerberos) in both channel requests, no 401;
+    the OUT channel's answer is 200 with CONN/A3, then CONN/C2."""
+    rows = tshark.fields(KERBEROS, ['frame.number', 'tcp.stream', 'http.response.code'], '-2', '-Y', 'http.response')
+    assert [(int(f), int(s), int(c)) for f, s, c in rows] == [(6, 0, 100), (13, 1, 100), (17, 1, 200)]
+    assert tshark.frames(KERBEROS, 'http.authorization contains "Negotiate "', '-2') == [4, 15]
+    assert tshark.frames(KERBEROS, 'kerberos.msg_type == 14', '-2') == [4, 15]      # AP-REQ
+
+
+def test_out_channels_rts_confirms_both_channels(tshark):
+    """The OUT channel is certain at the server's RTS PDU (CONN/A3, frame 17); the IN channel, paired with it
+    by the virtual connection cookie, gets no answer of its own and is confirmed by the same frame."""
+    got = table(tshark, KERBEROS)
+    assert got[1] == ('rpc-out', 'rpc-http', 'EMSMDB', 'certain', 17,
+                      f'RPC_OUT_DATA opening virtual connection {VC1} (CONN/A1) in frame 15, '
+                      'answered with an RTS PDU in frame 17')
+    assert got[0][:5] == ('rpc-in', 'rpc-http', 'EMSMDB', 'certain', 17)
+    assert sorted(got) == [0, 1]
+
+
+def test_kerberos_channels_in_a_single_pass(tshark):
+    out, into = frames(tshark, KERBEROS, 1), frames(tshark, KERBEROS, 0)
+    assert out[15][:3] == ('rpc-out', 'inferred', '15')
+    assert {f: t[:3] for f, t in out.items() if f >= 17} == {f: ('rpc-out', 'certain', '17') for f in out if f >= 17}
+    assert into[16][:3] == ('rpc-in', 'inferred', '16')
+    assert {f: t[:3] for f, t in into.items() if f > 17} == {f: ('rpc-in', 'certain', '17') for f in into if f > 17}
