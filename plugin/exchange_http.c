@@ -632,11 +632,13 @@ exch_http_analyze(packet_info *pinfo, proto_tree *tree, const exch_conv_t *c, ex
     }
     gboolean from_server = c->have_endpoints && pinfo->srcport == c->server.port &&
                            addresses_equal(&pinfo->src, &c->server.addr);
+    /* An RTS PDU in the body answers before the HTTP status line it follows
+     * (a 200 without Exchange's headers says nothing either way). */
+    if (c->transport == EXCH_TRANSPORT_RPC_HTTP)
+        scan_channel_body(c, h, pinfo, tree, from_server);
     exch_answer_t answer;
     if (from_server && h->services && exch_http_answer(pinfo, tree, &answer))
         server_answered(c, h, pinfo, answer.verdict, answer.why);
-    if (c->transport == EXCH_TRANSPORT_RPC_HTTP)
-        scan_channel_body(c, h, pinfo, tree, from_server);
     autodiscover_answer(c, h, pinfo, tree);
     answering_servers(pinfo, tree, h);
 }

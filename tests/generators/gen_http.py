@@ -37,6 +37,9 @@ Scenarios (one capture each, named <scenario>.pcap or .pcapng; see test-captures
                         conn 2: RPC_OUT_DATA ...:6002, CONN/A1; CONN/A3, CONN/C2, BIND_ACK, response
     rpc-http-port-mismatch    port 80; conn 1, 2: IN/OUT to ...:6004 whose IN channel binds EMSMDB;
                         conn 3: one RPC_IN_DATA echo request (Content-Length 0) and its echo response
+    rpc-http-kerberos   port 80; impacket's client with Authorization: Negotiate (a Kerberos AP-REQ) in
+                        each channel request, no 401 leg: conn 1: RPC_IN_DATA ...:6001, CONN/B1, BIND
+                        EMSMDB, EcDoConnectEx; conn 2: RPC_OUT_DATA, CONN/A1; CONN/A3, CONN/C2, BIND_ACK
     ews-autodiscover    TLS, keys. conn 1 (SNI autodiscover.contoso.com): POST
                         /autodiscover/autodiscover.xml; conn 2 (SNI mail.contoso.com): POST
                         /EWS/Exchange.asmx GetUserAvailability, GET /OAB/<guid>/oab.xml;
@@ -65,6 +68,9 @@ Scenarios (one capture each, named <scenario>.pcap or .pcapng; see test-captures
                         conn 2: POST /mapi/emsmdb/?MailboxId=<shared mailbox>: Connect, Execute, EXCH03
                         conn 3: POST /mapi/nspi/?MailboxId=<alice>: Bind, Unbind, answered with only
                                 X-CalculatedBETarget exch02.contoso.com (no X-BEServer)
+    http-answers        port 80, Host mail.contoso.com: requests at Exchange endpoints and answers that
+                        confirm, contradict or say nothing (see ANSWERS); one request per connection
+                        but conn 6 (keep-alive, two requests)
 """
 import hashlib
 import http.client
@@ -87,6 +93,12 @@ from base64 import b64decode, b64encode
 from impacket import ntlm
 from impacket.dcerpc.v5 import nspi, oxabref, rpch, transport
 from impacket.http import HTTPClientSecurityProvider
+from impacket.krb5 import constants
+from impacket.krb5.asn1 import AP_REQ
+from impacket.krb5.gssapi import KRB5_AP_REQ
+from impacket.spnego import ASN1_AID, ASN1_OID, SPNEGO_NegTokenInit, TypesMech, asn1encode
+from pyasn1.codec.der import encoder
+from pyasn1.type.univ import noValue
 from scapy.all import TCP, wrpcap
 
 from gen_rpc_tcp import (EMSMDB, FIRST_CLIENT_PORT, HERE, NSPI, RFR, Handler, capture, ec_do_connect_ex,
@@ -584,6 +596,53 @@ def rpc_http_port_mismatch():
     conn.close()
 
 
+def opaque(label, n):
+    """n fixed bytes standing for ciphertext (the same on every run)."""
+    out = b''
+    while len(out) < n:
+        out += hashlib.sha256(label + bytes([len(out) // 32])).digest()
+    return out[:n]
+
+def kerberos_token():
+    """A SPNEGO NegTokenInit carrying a Kerberos AP-REQ for HTTP/mail.contoso.com, as a domain-joined
+    Outlook sends it without a 401 first; the ticket and authenticator are opaque (no KDC here)."""
+    ap = AP_REQ()
+    ap['pvno'] = 5
+    ap['msg-type'] = int(constants.ApplicationTagNumbers.AP_REQ.value)
+    ap['ap-options'] = constants.encodeFlags([constants.APOptions.mutual_required.value])
+    ap['ticket'] = noValue
+    ap['ticket']['tkt-vno'] = 5
+    ap['ticket']['realm'] = 'CONTOSO.COM'
+    ap['ticket']['sname'] = noValue
+    ap['ticket']['sname']['name-type'] = constants.PrincipalNameType.NT_SRV_INST.value
+    ap['ticket']['sname']['name-string'][0] = 'HTTP'
+    ap['ticket']['sname']['name-string'][1] = 'mail.contoso.com'
+    ap['ticket']['enc-part'] = noValue
+    ap['ticket']['enc-part']['etype'] = 18
+    ap['ticket']['enc-part']['kvno'] = 3
+    ap['ticket']['enc-part']['cipher'] = opaque(b'ticket', 960)
+    ap['authenticator'] = noValue
+    ap['authenticator']['etype'] = 18
+    ap['authenticator']['cipher'] = opaque(b'authenticator', 150)
+    blob = SPNEGO_NegTokenInit()
+    blob['MechTypes'] = [TypesMech['MS KRB5 - Microsoft Kerberos 5'], TypesMech['KRB5 - Kerberos 5']]
+    blob['MechToken'] = struct.pack('B', ASN1_AID) + asn1encode(struct.pack('B', ASN1_OID) + asn1encode(
+        TypesMech['KRB5 - Kerberos 5']) + KRB5_AP_REQ + encoder.encode(ap))
+    return blob.getData()
+
+
+def rpc_http_kerberos():
+    """rpc_http_vc with Negotiate (Kerberos) in each channel request: no 401 leg."""
+    token = 'Negotiate ' + b64encode(kerberos_token()).decode()
+    ntlm_headers = HTTPClientSecurityProvider.get_auth_headers
+    HTTPClientSecurityProvider.get_auth_headers = lambda self, http_obj, method, path, headers: (
+        {'Authorization': token}, None)
+    try:
+        close_vc(rpc_http_vc(80, 6001, EMSMDB, ec_do_connect_ex, 1))
+    finally:
+        HTTPClientSecurityProvider.get_auth_headers = ntlm_headers
+
+
 def rts_pdu(flags, *commands):
     pkt = rpch.RTSHeader()
     pkt['Flags'] = flags
@@ -965,6 +1024,80 @@ def exchange_failing():
     assert statuses == [401, 500, 200], statuses
 
 
+# ------------------------------------------------------------ what the server's answer shows
+
+NGINX = [('Server', 'nginx/1.22.1'), ('Date', DATE)]
+SSO_LOGIN = 'https://sso.example.net/login?return=https%3A%2F%2Fmail.contoso.com%2FAutodiscover%2FAutodiscover.xml'
+
+
+def html(title):
+    return f'<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>'.encode()
+
+
+HTML_OK, HTML_500, HTML_405, HTML_401 = (html(t) for t in ('Welcome', '500 Internal Server Error', '405 Not Allowed',
+                                                           '401 Authorization Required'))
+
+
+def answer(status, headers, ctype='text/html', body=b''):
+    return response(status, [('Content-Type', ctype)] + headers, body)
+
+
+# One list of (request, answer) per TCP connection, in connection order. A web server that is not
+# Exchange (nginx) answers most; a front end that shows Exchange's headers answers two.
+ANSWERS = [
+    # 1: 200 from nginx, no Exchange header: neutral, the request stays inferred
+    [(('GET', '/EWS/Exchange.asmx', None), answer('200 OK', NGINX, body=HTML_OK))],
+    # 2: a redirect to another product's login page, no Exchange header: contradicts
+    [(('GET', '/Autodiscover/Autodiscover.xml', None),
+      answer('302 Found', NGINX + [('Location', SSO_LOGIN)], body=b''))],
+    # 3: 405 without Exchange headers: contradicts
+    [(('POST', f'/mapi/emsmdb/?MailboxId={MAILBOX}', b'\x00' * 16), answer('405 Not Allowed', NGINX, body=HTML_405))],
+    # 4: 200 with an Autodiscover body, no Exchange header: confirms (the XML namespace)
+    [(('POST', '/autodiscover/autodiscover.xml', AUTODISCOVER_REQUEST),
+      answer('200 OK', NGINX, 'text/xml; charset=utf-8', AUTODISCOVER_RESPONSE))],
+    # 5: a redirect to OWA with Exchange's headers: confirms
+    [(('GET', '/EWS/Exchange.asmx', None),
+      answer('302 Found', [('Location', '/owa/'), ('Server', 'Microsoft-IIS/10.0'),
+                           ('request-id', '5f0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4105'), ('X-FEServer', 'EXCH01'),
+                           ('Date', DATE)]))],
+    # 6 (keep-alive): 500 from the reverse proxy (neutral), then 200 passed through from Exchange
+    [(('GET', '/EWS/Services.wsdl', None), answer('500 Internal Server Error', NGINX, body=HTML_500)),
+     (('POST', '/EWS/Exchange.asmx', EWS_REQUEST),
+      answer('200 OK', [('Server', 'nginx/1.22.1'), ('Date', DATE), ('X-FEServer', 'EXCH01')],
+             'text/xml; charset=utf-8', EWS_RESPONSE))],
+    # 7: 401 offering only Basic, no Exchange header: neutral (not IIS's Windows authentication)
+    [(('POST', '/EWS/Exchange.asmx', EWS_REQUEST),
+      answer('401 Unauthorized', NGINX + [('WWW-Authenticate', 'Basic realm="mail.contoso.com"')], body=HTML_401))],
+]
+
+
+def answers_app():
+    """Each accepted connection gets the next list of ANSWERS (the client opens one at a time), then
+    the server closes it (Connection: close on the last answer)."""
+    lists = iter(ANSWERS)
+
+    def app(conn):
+        exchanges = next(lists)
+        for i, ((method, target, _), raw) in enumerate(exchanges):
+            req = conn.read_request()
+            assert req is not None and (req.method, req.target) == (method, target), (req, method, target)
+            if i == len(exchanges) - 1:
+                head, rest = raw.split(b'\r\n', 1)
+                raw = head + b'\r\nConnection: close\r\n' + rest
+            conn.send(raw)
+    return app
+
+
+def answers_client():
+    headers = [('User-Agent', OUTLOOK_UA), ('Accept', '*/*')]
+    for exchanges in ANSWERS:
+        conn = open_http(MAIL_HOST, 80, None)
+        for (method, target, body), _ in exchanges:
+            ctype = [('Content-Type', 'application/octet-stream' if target.startswith('/mapi/') else 'text/xml')]
+            fetch(conn, method, target, headers + (ctype if body is not None else []), body)
+        conn.close()
+
+
 # ------------------------------------------------------------ negatives
 
 def tiny_png():
@@ -1077,7 +1210,7 @@ def main(argv):
                  'ews-autodiscover', 'ews-autodiscover-nokeys', 'oab-download', 'oab-lookalike-negative',
                  'https-browsing-negative',
                  'http-lookalike-negative', 'sni-lookalike-negative', 'exchange-online-nokeys',
-                 'http-server-errors', 'mapi-http-two-backends']
+                  'http-server-errors', 'mapi-http-two-backends', 'http-answers', 'rpc-http-kerberos']
     wanted = set(argv) or set(scenarios)
     unknown = wanted - set(scenarios)
     if unknown:
@@ -1130,6 +1263,10 @@ def main(argv):
         write('http-server-errors.pcap', record(exchange_failing, 80, failing_exchange_app))
     if 'mapi-http-two-backends' in wanted:
         write('mapi-http-two-backends.pcap', record(mapi_two_backends, 80, two_backends_app))
+    if 'rpc-http-kerberos' in wanted:
+        write('rpc-http-kerberos.pcap', record(rpc_http_kerberos, 80, RpcProxy()))
+    if 'http-answers' in wanted:
+        write('http-answers.pcap', record(answers_client, 80, answers_app()))
 
 
 if __name__ == '__main__':

@@ -57,6 +57,11 @@ is started late.
     port-reuse-late  59531 twice from one client port: A binds SAMR + SamrConnect, closes; B binds
                    EMSMDB (its BIND/BIND_ACK dropped from the recording) + EcDoConnectEx +
                    EcDoRpcExt2, closes; then 135: BIND EPM, ept_map EMSMDB -> 59531
+
+The server's answer to a BIND decides (no endpoint mapper, dynamic ports):
+    bind-refused   49672: BIND EMSMDB answered BIND_NAK; 49671 (a server process without
+                   Exchange's interfaces): one BIND with EMSMDB + AsyncEMSMDB contexts, both
+                   refused in the BIND_ACK (provider rejection); 49670: BIND NSPI accepted + NspiBind
 """
 import os
 import socket
@@ -71,7 +76,7 @@ import time
 from impacket.dcerpc.v5 import epm, lsad, nspi, oxabref, samr, transport
 from impacket.dcerpc.v5.ndr import NULL
 from impacket.dcerpc.v5.rpcrt import (
-    MSRPC_ALTERCTX, MSRPC_ALTERCTX_R, MSRPC_BIND, MSRPC_BINDACK, MSRPC_CONT_RESULT_ACCEPT, MSRPC_FAULT,
+    MSRPC_ALTERCTX, MSRPC_ALTERCTX_R, MSRPC_BIND, MSRPC_BINDACK, MSRPC_BINDNAK, MSRPC_CONT_RESULT_ACCEPT, MSRPC_FAULT,
     MSRPC_CONT_RESULT_PROV_REJECT, MSRPC_REQUEST, MSRPC_RESPONSE, PFC_FIRST_FRAG, PFC_LAST_FRAG,
     CtxItem, CtxItemResult, MSRPCBind, MSRPCBindAck, MSRPCHeader, MSRPCRequestHeader, MSRPCRespHeader)
 from impacket.dcerpc.v5.rpcrt import DCERPCException
@@ -101,6 +106,7 @@ EXCHANGE_MAP = {RFR: AB_PORT, NSPI: AB_PORT, EMSMDB: MAILBOX_PORT}
 OTHER_MAP = {SAMR: 49664, LSARPC: 49665}
 # Dynamic ports (Exchange 2013 on: no static RPC ports) that no ept_map answer in the captures names.
 DYN_AB_PORT, DYN_OTHER_PORT = 49670, 49671
+DYN_NAK_PORT = 49672        # bind-refused: a server process that answers every BIND with BIND_NAK
 
 
 # ---------------------------------------------------------------- responder
@@ -173,10 +179,11 @@ RPC_S_ACCESS_DENIED = 0x00000005    # as Windows servers fault a call the caller
 class Service:
     """What one responder port answers: accepted interfaces and per-opnum stubs."""
 
-    def __init__(self, ifaces, answer, sec_addr):
+    def __init__(self, ifaces, answer, sec_addr, nak_reason=None):
         self.ifaces = ifaces            # set of 20-byte syntax ids
         self.answer = answer            # (iface, opnum, stub) -> stub
         self.sec_addr = sec_addr
+        self.nak_reason = nak_reason    # not None: every BIND is answered BIND_NAK with this reason
 
 
 class Handler(socketserver.BaseRequestHandler):
@@ -197,6 +204,8 @@ class Handler(socketserver.BaseRequestHandler):
 
         Also used by gen_http.py, whose RPC proxy answers IN-channel PDUs on the OUT channel."""
         hdr = MSRPCHeader(data)
+        if hdr['type'] == MSRPC_BIND and svc.nak_reason is not None:
+            return Handler.bind_nak(hdr, svc.nak_reason)
         if hdr['type'] in (MSRPC_BIND, MSRPC_ALTERCTX):
             return Handler.bind_ack(hdr, svc, contexts)
         if hdr['type'] != MSRPC_REQUEST:
@@ -217,6 +226,11 @@ class Handler(socketserver.BaseRequestHandler):
         resp['pduData'] = stub
         resp['frag_len'] = len(resp.getData())
         return resp.getData()
+
+    @staticmethod
+    def bind_nak(hdr, reason):
+        """BIND_NAK (C706 12.6.4.5): the reject reason and the protocol versions supported (5.0)."""
+        return _co_pdu(MSRPC_BINDNAK, struct.pack('<HBBB', reason, 1, 5, 0), hdr['call_id'])
 
     @staticmethod
     def bind_ack(hdr, svc, contexts):
@@ -553,6 +567,47 @@ def epm_lookup(host, ifaces):
     return ports
 
 
+# --------------------------------------------- the server's answer to a BIND decides
+
+REASON_NOT_SPECIFIED = 0        # BIND_NAK provider_reject_reason (C706 12.6.3.1)
+
+
+def refused_bind(dce, ifaces):
+    """One BIND with a context per interface; impacket's client raises the server's refusal."""
+    bind = MSRPCBind()
+    for ctx, iface in enumerate(ifaces):
+        item = CtxItem()
+        item['ContextID'] = ctx
+        item['TransItems'] = 1
+        item['AbstractSyntax'] = iface
+        item['TransferSyntax'] = NDR
+        bind.addCtxItem(item)
+    link = dce.get_rpc_transport()
+    link.send(_co_pdu(MSRPC_BIND, bind.getData(), 1))
+    answer = recv_pdu(link.get_socket())
+    assert answer[2] in (MSRPC_BINDNAK, MSRPC_BINDACK), answer[2]
+    if answer[2] == MSRPC_BINDACK:
+        ack = MSRPCBindAck(answer)
+        assert all(ack.getCtxItem(i + 1)['Result'] == MSRPC_CONT_RESULT_PROV_REJECT for i in range(len(ifaces)))
+
+
+def bind_refused(host):
+    d = dce_to(host, DYN_NAK_PORT)
+    try:
+        d.bind(EMSMDB)
+        raise AssertionError('the BIND was not refused')
+    except DCERPCException as e:
+        assert 'reason_not_specified' in str(e), e
+    d.disconnect()
+    d = dce_to(host, DYN_OTHER_PORT)
+    refused_bind(d, (EMSMDB, ASYNCEMSMDB))
+    d.disconnect()
+    d = dce_to(host, DYN_AB_PORT)
+    d.bind(NSPI)
+    nspi.hNspiBind(d)
+    d.disconnect()
+
+
 def late_epm(late_ifaces):
     def run(host):
         ab_port, mdb_port = epm_lookup(host, (NSPI, EMSMDB))
@@ -636,17 +691,22 @@ def reuse_client_port(pkts, old, new):
 
 # ---------------------------------------------------------------- recording
 
-PORT_FILTER = 'tcp port 135 or tcp portrange 6001-6004 or tcp portrange 49664-49671 or tcp portrange 59531-59532'
+PORT_FILTER = 'tcp port 135 or tcp portrange 6001-6004 or tcp portrange 49664-49672 or tcp portrange 59531-59532'
 
 
-def record(run, family, exchange_map=EXCHANGE_MAP, answers=None):
+def record(run, family, exchange_map=EXCHANGE_MAP, answers=None, services=None):
     """Run one client scenario against fresh responders and return its packets; answers: the
-    (interface, opnum) pairs the Exchange ports answer otherwise (exchange_service_answering)."""
+    (interface, opnum) pairs the Exchange ports answer otherwise (exchange_service_answering);
+    services: {port: Service} answering instead of exchange_service on those ports."""
     host = '::1' if family == 6 else '127.0.0.1'
     tower_ip = '0.0.0.0' if family == 6 else SERVER4
     servers = [start_responder(host, 135, epm_service({**exchange_map, **OTHER_MAP}, tower_ip))]
     for port in (MAILBOX_PORT, AB_PORT, 6001, 6004, 49664, 49665, DYN_AB_PORT, DYN_OTHER_PORT):
-        servers.append(start_responder(host, port, exchange_service_answering(port, answers or {})))
+        servers.append(start_responder(host, port, (services or {}).get(port)
+                                       or exchange_service_answering(port, answers or {})))
+    for port, svc in (services or {}).items():
+        if port == DYN_NAK_PORT:
+            servers.append(start_responder(host, port, svc))
 
     try:
         return capture(PORT_FILTER, lambda: run(host))
@@ -757,7 +817,7 @@ def main(argv):
     wanted = set(argv) or {'outlook-start', 'late-start', 'bind-no-epm', 'static-ports', 'static-ports-no-epm',
                            'malformed-bind', 'ipv6', 'contradicted', 'negative', 'faults', 'late-epm',
                            'late-epm-negative', 'bind-elsewhere', 'bind-elsewhere-negative', 'unexplained-port',
-                           'unexplained-port-negative', 'port-reuse-late'}
+                           'unexplained-port-negative', 'port-reuse-late', 'bind-refused'}
     if wanted & {'outlook-start', 'late-start', 'bind-no-epm'}:
         start = rewrite(record(outlook_start, 4), 4)
         if 'outlook-start' in wanted:
@@ -798,6 +858,12 @@ def main(argv):
     for name, run in midstream.items():
         if name in wanted:
             write(f'rpc-tcp-{name}.pcap', cut(rewrite(record(run, 4), 4)))
+    if 'bind-refused' in wanted:
+        # 49671 serves none of Exchange's interfaces (its BIND_ACK refuses them); 49672 NAKs every BIND.
+        plain = exchange_service(DYN_OTHER_PORT).answer
+        refusing = {DYN_OTHER_PORT: Service({SAMR, LSARPC}, plain, str(DYN_OTHER_PORT)),
+                    DYN_NAK_PORT: Service(set(), plain, str(DYN_NAK_PORT), nak_reason=REASON_NOT_SPECIFIED)}
+        write('rpc-tcp-bind-refused.pcap', rewrite(record(bind_refused, 4, services=refusing), 4))
     if 'port-reuse-late' in wanted:
         write('rpc-tcp-port-reuse-late.pcap',
               reuse_client_port(rewrite(record(port_reuse_late, 4), 4), FIRST_CLIENT_PORT + 1, FIRST_CLIENT_PORT))
