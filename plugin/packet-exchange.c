@@ -298,12 +298,12 @@ dissect_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
         else if (fr->new_role == EXCH_ROLE_NONE)
             expert_add_info_format(pinfo, top, &ei_exchange_role_changed, "Exchange role %s withdrawn: %s",
                                    was, fr->evidence);
-        /* Why a connection has no role: the evidence that took it away. */
-        if (fr->new_role == EXCH_ROLE_NONE && c->role == EXCH_ROLE_NONE)
-            proto_item_set_generated(proto_tree_add_string(et, hf_exchange_evidence, tvb, 0, 0, fr->evidence));
         else
             expert_add_info_format(pinfo, top, &ei_exchange_role_changed, "Exchange role changed from %s to %s: %s",
                                    was, now, fr->evidence);
+        /* Why a connection has no role: the evidence that took it away. */
+        if (fr->new_role == EXCH_ROLE_NONE && c->role == EXCH_ROLE_NONE)
+            proto_item_set_generated(proto_tree_add_string(et, hf_exchange_evidence, tvb, 0, 0, fr->evidence));
     }
     if (c->decided_late && pinfo->num == c->decided_in)
         expert_add_info_format(pinfo, top, &ei_exchange_role_decided,

@@ -143,15 +143,15 @@ HTTP_CASES = {
         (50, ('ews', 'certain', '50'), 'Exchange role ews confirmed: GET /EWS/Exchange.asmx in frame 46, '
                                        'answered 302 with request-id in frame 50'),
     ], ('certain', 50, 'GET /EWS/Exchange.asmx in frame 46, answered 302 with request-id in frame 50')),
-    # keep-alive: 500 without Exchange headers (neutral), then a second request answered 200 with X-FEServer.
-    # The first request is the one waiting, so the evidence names it with the answer to the second.
+    # keep-alive: 500 without Exchange headers (neutral: the GET stays inferred and waits no more), then a
+    # second request answered 200 with X-FEServer: that answer confirms the request it answers.
     'keep-alive': (5, 'ews', [
         (58, ('ews', 'inferred', '58'), 'Exchange role ews: GET /EWS/Services.wsdl in frame 58'),
         (60, ('ews', 'inferred', '58'), None),
         (63, ('ews', 'inferred', '58'), None),
-        (65, ('ews', 'certain', '65'), 'Exchange role ews confirmed: GET /EWS/Services.wsdl in frame 58, '
+        (65, ('ews', 'certain', '65'), 'Exchange role ews confirmed: POST /EWS/Exchange.asmx in frame 63, '
                                        'answered 200 with X-FEServer in frame 65'),
-    ], ('certain', 65, 'GET /EWS/Services.wsdl in frame 58, answered 200 with X-FEServer in frame 65')),
+    ], ('certain', 65, 'POST /EWS/Exchange.asmx in frame 63, answered 200 with X-FEServer in frame 65')),
     # 401 offering only Basic, no Exchange header: neutral (not IIS's Windows authentication)
     'basic-401': (6, 'ews', [
         (75, ('ews', 'inferred', '75'), 'Exchange role ews: POST /EWS/Exchange.asmx in frame 75'),
@@ -229,3 +229,15 @@ def test_kerberos_channels_in_a_single_pass(tshark):
     assert {f: t[:3] for f, t in out.items() if f >= 17} == {f: ('rpc-out', 'certain', '17') for f in out if f >= 17}
     assert into[16][:3] == ('rpc-in', 'inferred', '16')
     assert {f: t[:3] for f, t in into.items() if f > 17} == {f: ('rpc-in', 'certain', '17') for f in into if f > 17}
+
+
+@pytest.mark.parametrize('capture', ['http-answers.pcap', 'rpc-tcp-bind-refused.pcap', 'rpc-http-kerberos.pcap',
+                                     'mapi-http-outlook.pcapng', 'rpc-tcp-outlook-start.pcap'])
+@pytest.mark.parametrize('passes', [(), ('-2',)], ids=['single', 'two'])
+def test_one_role_message_per_frame(tshark, capture, passes):
+    """A frame's evidence is told once: decided, confirmed, changed or withdrawn, never two of them."""
+    rows = tshark.fields(capture, ['frame.number', '_ws.expert.message'], *passes, '-Y',
+                         'exchange.role_decided || exchange.role_changed')
+    assert rows
+    for frame, messages in rows:
+        assert len(re.findall(r'(?:^|,)Exchange role ', messages)) == 1, (frame, messages)
