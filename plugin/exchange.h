@@ -429,6 +429,13 @@ typedef struct {
 
 void         exch_dcerpc_scan(const guint8 *data, guint len, exch_pdu_scan_t *out);
 
+/* ---- exchange_paths.c: which requests ask for an Exchange service, no state ---- */
+/* The role a request at an Exchange endpoint asks for, else EXCH_ROLE_NONE;
+ * its transport (EXCH_TRANSPORT_NONE: http or https, as the connection is)
+ * and its path without the query (path, path_len). */
+exch_role_t  exch_http_service(const char *method, const char *uri, exch_transport_t *transport,
+                               const char **path, size_t *path_len);
+
 /* ---- exchange_answer.c: does an HTTP answer show Exchange? No state ---- */
 typedef enum {
     EXCH_ANSWER_NEUTRAL = 0,        /* says nothing either way */

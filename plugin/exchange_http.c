@@ -16,15 +16,15 @@
  *     Channels pair by virtual-connection cookie.
  *   - MAPI over HTTP: POST /mapi/emsmdb -> mailbox, POST /mapi/nspi -> directory.
  *   - EWS, Autodiscover and OAB: the endpoints Exchange serves under /EWS/,
- *     /Autodiscover/ and /OAB/ (is_endpoint()).
+ *     /Autodiscover/ and /OAB/ (which requests those are: exchange_paths.c).
  * The host a request named is learned as an Exchange host (for TLS
  * connections that cannot be decrypted) only once the role is certain.
- * Paths compare case-insensitively, without the query.  One
+ * The answers also name the front end and back end that served them.  One
  * keep-alive connection may carry several services: the first decisive one
  * is the role, all of them are listed in exchange.services.
  *
  * Writes only its part of the conversation (c->http: services, names,
- * target, cookie); the role, transport, channel interfaces and the pairing
+ * target, cookie, what the server answered, front and back end); the role, transport, channel interfaces and the pairing
  * of the two channels go through exchange_conv.c.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -46,88 +46,6 @@ const value_string exch_target_vals[] = {
     { 0, NULL }
 };
 
-static const struct {
-    const char      *prefix;     /* lower case, matched at the start of the path */
-    gboolean         whole_word; /* the prefix must end at '/', '?' or the end */
-    exch_role_t      role;
-    exch_transport_t transport;  /* NONE: http or https, as the connection is */
-    const char      *method;     /* required method, or NULL */
-} services[] = {
-    { "/mapi/emsmdb",   TRUE,  EXCH_ROLE_MAILBOX,      EXCH_TRANSPORT_MAPI_HTTP, "POST" },
-    { "/mapi/nspi",     TRUE,  EXCH_ROLE_DIRECTORY,    EXCH_TRANSPORT_MAPI_HTTP, "POST" },
-    { "/ews/",          FALSE, EXCH_ROLE_EWS,          EXCH_TRANSPORT_NONE,      NULL },
-    { "/autodiscover/", FALSE, EXCH_ROLE_AUTODISCOVER, EXCH_TRANSPORT_NONE,      NULL },
-    { "/oab/",          FALSE, EXCH_ROLE_OAB,          EXCH_TRANSPORT_NONE,      NULL },
-};
-
-/* Under /EWS/, /Autodiscover/ and /OAB/ only the endpoints Exchange serves
- * count, not every path a site may have there (a scanner's
- * /ews/ews/architext_query.pl): MS-OXWSCORE (Exchange.asmx, Services.wsdl
- * and its schemas), the OData API, the mailbox-move proxy (mrsproxy.svc),
- * MS-OXDSCLI and MS-OXWSADISC (Autodiscover.xml, .svc, and
- * the JSON v1.0 endpoint), MS-OXWOAB (oab.xml and the .lzx files under the
- * OAB's GUID folder).  Lower case; compared case-insensitively. */
-static const char *const ews_endpoints[] = {
-    "exchange.asmx", "services.wsdl", "messages.xsd", "types.xsd", "mrsproxy.svc", "um2007legacy.asmx",
-};
-static const char *const autodiscover_endpoints[] = {
-    "autodiscover.xml", "autodiscover.svc", "autodiscover.json",
-};
-
-/* rest equals one of names, or continues it with '/' (Exchange.asmx/wssecurity,
- * autodiscover.json/v1.0/...). */
-static gboolean
-names_endpoint(const char *rest, size_t len, const char *const *names, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        size_t k = strlen(names[i]);
-        if (len >= k && g_ascii_strncasecmp(rest, names[i], k) == 0 && (len == k || rest[k] == '/'))
-            return TRUE;
-    }
-    return FALSE;
-}
-
-static gboolean
-is_guid_text(const char *s, size_t len)
-{
-    if (len != 36)
-        return FALSE;
-    for (size_t i = 0; i < len; i++) {
-        gboolean dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? s[i] != '-' : !g_ascii_isxdigit(s[i]))
-            return FALSE;
-    }
-    return TRUE;
-}
-
-/* Is the path (query excluded) below a service's prefix one of its endpoints? */
-static gboolean
-is_endpoint(exch_role_t role, const char *path, size_t plen, size_t prefix_len)
-{
-    const char *rest = path + prefix_len;
-    size_t len = plen - prefix_len;
-    switch (role) {
-    case EXCH_ROLE_EWS:
-        return names_endpoint(rest, len, ews_endpoints, G_N_ELEMENTS(ews_endpoints)) ||
-               (len > 6 && g_ascii_strncasecmp(rest, "odata/", 6) == 0);
-    case EXCH_ROLE_AUTODISCOVER:
-        return names_endpoint(rest, len, autodiscover_endpoints, G_N_ELEMENTS(autodiscover_endpoints));
-    case EXCH_ROLE_OAB: {
-        /* <guid>/oab.xml or <guid>/<file>.lzx */
-        const char *slash = memchr(rest, '/', len);
-        if (!slash || !is_guid_text(rest, (size_t)(slash - rest)))
-            return FALSE;
-        const char *file = slash + 1;
-        size_t flen = len - (size_t)(file - rest);
-        if (memchr(file, '/', flen))
-            return FALSE;
-        return (flen == 7 && g_ascii_strncasecmp(file, "oab.xml", 7) == 0) ||
-               (flen > 4 && g_ascii_strncasecmp(file + flen - 4, ".lzx", 4) == 0);
-    }
-    default:
-        return TRUE;
-    }
-}
 
 /* Virtual-connection cookie -> the first channel that carried it (its
  * tcp.stream + 1). */
@@ -168,27 +86,6 @@ target_of_iface(exch_iface_t i)
     }
 }
 
-/* The path of a request URI: origin-form as is, absolute-form without its
- * scheme and authority. */
-static const char *
-uri_path(const char *uri)
-{
-    const char *p = strstr(uri, "://");
-    if (p && p < strchr(uri, '/') + 1) {
-        p = strchr(p + 3, '/');
-        return p ? p : "/";
-    }
-    return uri;
-}
-
-static gboolean
-path_has_prefix(const char *path, const char *prefix, gboolean whole_word)
-{
-    size_t n = strlen(prefix);
-    if (g_ascii_strncasecmp(path, prefix, n) != 0)
-        return FALSE;
-    return !whole_word || path[n] == '\0' || path[n] == '/' || path[n] == '?';
-}
 
 /* "X-Name: value\r\n" -> value (packet scope), for one header name. */
 static const char *
@@ -535,44 +432,38 @@ static void
 service_request(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, proto_tree *tree,
                 const char *method, const char *uri)
 {
-    const char *path = uri_path(uri);
-    for (size_t i = 0; i < G_N_ELEMENTS(services); i++) {
-        if (!path_has_prefix(path, services[i].prefix, services[i].whole_word))
-            continue;
-        if (services[i].method && strcmp(method, services[i].method) != 0)
-            continue;
-        if (!is_endpoint(services[i].role, path, strcspn(path, "?"), strlen(services[i].prefix)))
-            continue;
-
-        exch_evidence_t ev = { 0 };
-        ev.role = services[i].role;
-        ev.transport = services[i].transport != EXCH_TRANSPORT_NONE ? services[i].transport
-                     : (c->tls.seen ? EXCH_TRANSPORT_HTTPS : EXCH_TRANSPORT_HTTP);
-        size_t plen = strcspn(path, "?");
-        ev.text = wmem_strdup_printf(pinfo->pool, "%s %.*s in frame %u", method, (int)MIN(plen, 80), path,
-                                     pinfo->num);
-        add_service(c, h, pinfo, ev.role, ev.text);
-        /* The host serving Exchange, for TLS connections to it that cannot
-         * be decrypted (learned once the role is certain). */
-        const char *host = exch_field_str(exch_field_all(tree, EXCH_F_HTTP_HOST), 0);
-        if (host && !h->host)
-            h->host = file_str(host);
-        if (host && !h->server_name)
-            h->server_name = host_server_name(pinfo, c, host);
-        offer_request(c, h, pinfo, &ev);
-
-        GPtrArray *lines = exch_field_all(tree, EXCH_F_HTTP_REQUEST_LINE);
-        if (ev.transport == EXCH_TRANSPORT_MAPI_HTTP) {
-            frame_rec(pinfo)->request_type = file_str(header_value(pinfo, lines, "X-RequestType"));
-            if (!h->mailbox)
-                h->mailbox = file_str(mailbox_id(pinfo, uri));
-        }
-        if (!h->client_app)
-            h->client_app = file_str(header_value(pinfo, lines, "X-ClientApplication"));
-        if (!h->client_app)
-            h->client_app = file_str(exch_field_str(exch_field_all(tree, EXCH_F_HTTP_USER_AGENT), 0));
+    exch_transport_t transport;
+    size_t plen;
+    const char *path;
+    exch_role_t role = exch_http_service(method, uri, &transport, &path, &plen);
+    if (role == EXCH_ROLE_NONE)
         return;
+    exch_evidence_t ev = { 0 };
+    ev.role = role;
+    ev.transport = transport != EXCH_TRANSPORT_NONE ? transport
+                 : (c->tls.seen ? EXCH_TRANSPORT_HTTPS : EXCH_TRANSPORT_HTTP);
+    ev.text = wmem_strdup_printf(pinfo->pool, "%s %.*s in frame %u", method, (int)MIN(plen, 80), path,
+                                 pinfo->num);
+    add_service(c, h, pinfo, ev.role, ev.text);
+    /* The host serving Exchange, for TLS connections to it that cannot
+     * be decrypted (learned once the role is certain). */
+    const char *host = exch_field_str(exch_field_all(tree, EXCH_F_HTTP_HOST), 0);
+    if (host && !h->host)
+        h->host = file_str(host);
+    if (host && !h->server_name)
+        h->server_name = host_server_name(pinfo, c, host);
+    offer_request(c, h, pinfo, &ev);
+
+    GPtrArray *lines = exch_field_all(tree, EXCH_F_HTTP_REQUEST_LINE);
+    if (ev.transport == EXCH_TRANSPORT_MAPI_HTTP) {
+        frame_rec(pinfo)->request_type = file_str(header_value(pinfo, lines, "X-RequestType"));
+        if (!h->mailbox)
+            h->mailbox = file_str(mailbox_id(pinfo, uri));
     }
+    if (!h->client_app)
+        h->client_app = file_str(header_value(pinfo, lines, "X-ClientApplication"));
+    if (!h->client_app)
+        h->client_app = file_str(exch_field_str(exch_field_all(tree, EXCH_F_HTTP_USER_AGENT), 0));
 }
 
 /* ---- Which servers answered ---- */
