@@ -427,16 +427,8 @@ def static_ports(host):
     dce = dce_to(host, 6001)
     # One BIND with two presentation contexts, as Outlook's EMSMDB client
     # sends when it wants the async interface on the same association.
-    bind = MSRPCBind()
-    for ctx, iface in enumerate((EMSMDB, ASYNCEMSMDB)):
-        item = CtxItem()
-        item['ContextID'] = ctx
-        item['TransItems'] = 1
-        item['AbstractSyntax'] = iface
-        item['TransferSyntax'] = NDR
-        bind.addCtxItem(item)
     link = dce.get_rpc_transport()
-    link.send(_co_pdu(MSRPC_BIND, bind.getData(), 1))
+    link.send(_co_pdu(MSRPC_BIND, bind_contexts((EMSMDB, ASYNCEMSMDB)), 1))
     recv_pdu(link.get_socket())
     link.send(_co_request(10, 2, b'\x00' * 16))
     recv_pdu(link.get_socket())
@@ -448,6 +440,19 @@ def static_ports(host):
     alt = dce.alter_ctx(RFR)
     oxabref.hRfrGetNewDSA(alt, '/o=Contoso/ou=Exchange Administrative Group/cn=Recipients/cn=alice')
     dce.disconnect()
+
+
+def bind_contexts(ifaces):
+    """A BIND body with one presentation context per interface (NDR)."""
+    bind = MSRPCBind()
+    for ctx, iface in enumerate(ifaces):
+        item = CtxItem()
+        item['ContextID'] = ctx
+        item['TransItems'] = 1
+        item['AbstractSyntax'] = iface
+        item['TransferSyntax'] = NDR
+        bind.addCtxItem(item)
+    return bind.getData()
 
 
 def _co_pdu(ptype, body, call_id):
@@ -574,16 +579,8 @@ REASON_NOT_SPECIFIED = 0        # BIND_NAK provider_reject_reason (C706 12.6.3.1
 
 def refused_bind(dce, ifaces):
     """One BIND with a context per interface; impacket's client raises the server's refusal."""
-    bind = MSRPCBind()
-    for ctx, iface in enumerate(ifaces):
-        item = CtxItem()
-        item['ContextID'] = ctx
-        item['TransItems'] = 1
-        item['AbstractSyntax'] = iface
-        item['TransferSyntax'] = NDR
-        bind.addCtxItem(item)
     link = dce.get_rpc_transport()
-    link.send(_co_pdu(MSRPC_BIND, bind.getData(), 1))
+    link.send(_co_pdu(MSRPC_BIND, bind_contexts(ifaces), 1))
     answer = recv_pdu(link.get_socket())
     assert answer[2] in (MSRPC_BINDNAK, MSRPC_BINDACK), answer[2]
     if answer[2] == MSRPC_BINDACK:

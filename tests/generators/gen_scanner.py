@@ -123,6 +123,12 @@ http {{
 '''
 
 
+def scanned(server):
+    """nmap's scan of the listener on PORT, recorded and readdressed to server."""
+    wait_for_listener()
+    return readdress(rewrite(capture(f'tcp port {PORT}', lambda: nmap_scan(server)), 4), server)
+
+
 def nginx_scan():
     with tempfile.TemporaryDirectory() as tmp:
         conf = os.path.join(tmp, 'nginx.conf')
@@ -131,9 +137,7 @@ def nginx_scan():
         nginx = subprocess.Popen(['nginx', '-p', tmp, '-c', conf, '-e', os.path.join(tmp, 'error.log'),
                                   '-g', 'daemon off;'])
         try:
-            wait_for_listener()
-            return readdress(rewrite(capture(f'tcp port {PORT}', lambda: nmap_scan(NGINX_SERVER)), 4),
-                             NGINX_SERVER)
+            return scanned(NGINX_SERVER)
         finally:
             nginx.terminate()
             nginx.wait()
@@ -205,9 +209,7 @@ def exchange_like_scan():
     srv.app, srv.tls = exchange_like_app, None
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
-        wait_for_listener()
-        return readdress(rewrite(capture(f'tcp port {PORT}', lambda: nmap_scan(EXCHANGE_SERVER)), 4),
-                         EXCHANGE_SERVER)
+        return scanned(EXCHANGE_SERVER)
     finally:
         srv.shutdown()
         srv.server_close()
