@@ -444,7 +444,6 @@ typedef enum {
 } exch_answer_verdict_t;
 
 typedef struct {
-    guint32               code;     /* the first final status code of the frame */
     exch_answer_verdict_t verdict;
     const char           *why;      /* "answered 401 offering NTLM" (packet scope) */
 } exch_answer_t;

@@ -90,7 +90,6 @@ exch_http_answer(packet_info *pinfo, proto_tree *tree, exch_answer_t *out)
     }
     if (code < 200)     /* none, or only 100 Continue */
         return FALSE;
-    out->code = code;
 
     const char *exchange = NULL, *auth = NULL, *location = NULL;
     read_headers(exch_field_all(tree, EXCH_F_HTTP_RESPONSE_LINE), code, &exchange, &auth, &location, pinfo);

@@ -142,6 +142,27 @@ host_server_name(packet_info *pinfo, const exch_conv_t *c, const char *host)
     return s;
 }
 
+/* The Host of the first Exchange request: exchange.server, and the name
+ * learned as an Exchange host once the role is certain. */
+static void
+note_host(packet_info *pinfo, const exch_conv_t *c, exch_http_state_t *h, proto_tree *tree)
+{
+    const char *host = exch_field_str(exch_field_all(tree, EXCH_F_HTTP_HOST), 0);
+    if (host && !h->host)
+        h->host = file_str(host);
+    if (host && !h->server_name)
+        h->server_name = host_server_name(pinfo, c, host);
+}
+
+/* A certain role: the host it was asked of serves Exchange, for TLS
+ * connections to it that cannot be decrypted. */
+static void
+learn_host(packet_info *pinfo, const exch_http_state_t *h, const address *server, const char *evidence)
+{
+    if (h->host)
+        exch_tls_learn_host(pinfo, h->host, server, wmem_strdup_printf(pinfo->pool, "served %s", evidence));
+}
+
 /* This frame's HTTP record, which only this file writes. */
 static exch_frame_http_t *
 frame_rec(packet_info *pinfo)
@@ -170,8 +191,7 @@ offer_request(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, ex
         ev->conf = EXCH_CONF_CERTAIN;
         ev->text = wmem_strdup_printf(pinfo->pool, "%s (the server %s in frame %u)", ev->text, h->confirmed_by,
                                       h->confirmed_in);
-        if (h->host)
-            exch_tls_learn_host(pinfo, h->host, &pinfo->dst, wmem_strdup_printf(pinfo->pool, "served %s", ev->text));
+        learn_host(pinfo, h, &pinfo->dst, ev->text);
     } else {
         ev->conf = EXCH_CONF_INFERRED;
         if (h->ask_role == EXCH_ROLE_NONE) {
@@ -211,8 +231,8 @@ server_answered(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, 
     ev.text = wmem_strdup_printf(pinfo->pool, "%s, %s in frame %u", h->ask_text, why, pinfo->num);
     h->ask_role = EXCH_ROLE_NONE;
     exch_conv_offer(c, pinfo, &ev);
-    if (verdict == EXCH_ANSWER_CONFIRMS && h->host)
-        exch_tls_learn_host(pinfo, h->host, &pinfo->src, wmem_strdup_printf(pinfo->pool, "served %s", ev.text));
+    if (verdict == EXCH_ANSWER_CONFIRMS)
+        learn_host(pinfo, h, &pinfo->src, ev.text);
 }
 
 /* ---- RPC over HTTP ---- */
@@ -365,11 +385,7 @@ rpch_request(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, pro
     /* Which channel it would be; not yet a service of the frame, as an echo
      * request or an authentication leg never becomes a channel. */
     h->services |= 1u << (in ? EXCH_ROLE_RPC_IN : EXCH_ROLE_RPC_OUT);
-    const char *host = exch_field_str(exch_field_all(tree, EXCH_F_HTTP_HOST), 0);
-    if (host && !h->host)
-        h->host = file_str(host);
-    if (host && !h->server_name)
-        h->server_name = host_server_name(pinfo, c, host);
+    note_host(pinfo, c, h, tree);
 
     const char *server;
     guint port;
@@ -445,13 +461,7 @@ service_request(const exch_conv_t *c, exch_http_state_t *h, packet_info *pinfo, 
     ev.text = wmem_strdup_printf(pinfo->pool, "%s %.*s in frame %u", method, (int)MIN(plen, 80), path,
                                  pinfo->num);
     add_service(c, h, pinfo, ev.role, ev.text);
-    /* The host serving Exchange, for TLS connections to it that cannot
-     * be decrypted (learned once the role is certain). */
-    const char *host = exch_field_str(exch_field_all(tree, EXCH_F_HTTP_HOST), 0);
-    if (host && !h->host)
-        h->host = file_str(host);
-    if (host && !h->server_name)
-        h->server_name = host_server_name(pinfo, c, host);
+    note_host(pinfo, c, h, tree);
     offer_request(c, h, pinfo, &ev);
 
     GPtrArray *lines = exch_field_all(tree, EXCH_F_HTTP_REQUEST_LINE);
