@@ -513,7 +513,7 @@ const char  *exch_attr_host(const exch_conv_t *c, wmem_allocator_t *scope);
 typedef int (*exch_row_cmp_t)(const stat_tap_table_item_type *a, const stat_tap_table_item_type *b);
 void exch_table_init(stat_tap_table_ui *ui, const char *name, int columns, void (*clear)(void));
 void exch_cell_uint(stat_tap_table_item_type *row, int col, guint v);
-void exch_cell_float(stat_tap_table_item_type *row, int col, double v);
+void exch_cell_number(stat_tap_table_item_type *row, int col, int width, int decimals, double v, gboolean measured);
 void exch_cell_str(stat_tap_table_item_type *row, int col, const char *s);
 void exch_cell_free(stat_tap_table *t, guint row, guint col, stat_tap_table_item_type *item);
 void exch_row_free(stat_tap_table *t, guint r);

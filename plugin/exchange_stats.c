@@ -25,10 +25,14 @@
 #include <epan/stat_tap_ui.h>
 #include <epan/tap.h>
 
+/* Column order is what the GUI dialog shows at its default size: what the
+ * connection is for and whose it is first, then how it went; Evidence is not
+ * the last column because Wireshark-Qt sizes every column but the last to
+ * its contents, so the whole text stays reachable. */
 enum {
-    COL_STREAM, COL_CLIENT, COL_SERVER, COL_FRONTEND, COL_BACKEND, COL_PROCESS, COL_ROLE, COL_TRANSPORT, COL_INTERFACE, COL_TARGET,
-    COL_CONFIDENCE, COL_START, COL_DURATION, COL_FRAMES, COL_BYTES, COL_REQUESTS, COL_FAILURES, COL_AVG_RESPONSE,
-    COL_DECIDED_IN, COL_EVIDENCE, COL_COUNT
+    COL_ROLE, COL_PROCESS, COL_CLIENT, COL_SERVER, COL_TRANSPORT, COL_CONFIDENCE, COL_REQUESTS, COL_FAILURES,
+    COL_AVG_RESPONSE, COL_START, COL_DURATION, COL_FRAMES, COL_BYTES, COL_FRONTEND, COL_BACKEND, COL_INTERFACE,
+    COL_TARGET, COL_DECIDED_IN, COL_EVIDENCE, COL_STREAM, COL_COUNT
 };
 
 static stat_tap_table_item conns_fields[COL_COUNT] = {
@@ -43,13 +47,13 @@ static stat_tap_table_item conns_fields[COL_COUNT] = {
     [COL_INTERFACE]  = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Interface",  "%-11s" },
     [COL_TARGET]     = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "RPC target", "%-10s" },
     [COL_CONFIDENCE] = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Confidence", "%-10s" },
-    [COL_START]      = { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "Start (s)",  "%.3f" },
-    [COL_DURATION]   = { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "Duration (s)", "%.3f" },
+    [COL_START]      = { TABLE_ITEM_STRING, TAP_ALIGN_RIGHT, "Start (s)",  "%s" },
+    [COL_DURATION]   = { TABLE_ITEM_STRING, TAP_ALIGN_RIGHT, "Duration (s)", "%s" },
     [COL_FRAMES]     = { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Frames",     "%u" },
     [COL_BYTES]      = { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Bytes",      "%u" },
     [COL_REQUESTS]   = { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Requests",   "%u" },
     [COL_FAILURES]   = { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Failures",   "%u" },
-    [COL_AVG_RESPONSE] = { TABLE_ITEM_FLOAT, TAP_ALIGN_RIGHT, "Avg response (ms)", "%.1f" },
+    [COL_AVG_RESPONSE] = { TABLE_ITEM_STRING, TAP_ALIGN_RIGHT, "Avg response (ms)", "%s" },
     [COL_DECIDED_IN] = { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Decided in", "%u" },
     [COL_EVIDENCE]   = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Evidence",   "%s" },
 };
@@ -150,13 +154,15 @@ set_counters(stat_tap_table_item_type *row, const exch_conv_t *c)
 {
     nstime_t duration;
     nstime_delta(&duration, &c->traffic.last, &c->start);
-    exch_cell_float(row, COL_START, nstime_to_sec(&c->traffic.start_rel));
-    exch_cell_float(row, COL_DURATION, nstime_to_sec(&duration));
+    exch_cell_number(row, COL_START, 10, 3, nstime_to_sec(&c->traffic.start_rel), TRUE);
+    exch_cell_number(row, COL_DURATION, 10, 3, nstime_to_sec(&duration), TRUE);
     exch_cell_uint(row, COL_FRAMES, c->traffic.frames);
     exch_cell_uint(row, COL_BYTES, (guint)MIN(c->traffic.bytes, G_MAXUINT));
     exch_cell_uint(row, COL_REQUESTS, c->traffic.requests);
     exch_cell_uint(row, COL_FAILURES, c->traffic.failures);
-    exch_cell_float(row, COL_AVG_RESPONSE, c->traffic.timed ? 1000.0 * c->traffic.time_sum / c->traffic.timed : 0.0);
+    /* No answer timed (no keys, a learned connection): "-", never 0. */
+    exch_cell_number(row, COL_AVG_RESPONSE, 9, 1, c->traffic.timed ? 1000.0 * c->traffic.time_sum / c->traffic.timed : 0.0,
+                     c->traffic.timed > 0);
 }
 
 static tap_packet_status
@@ -238,8 +244,9 @@ static const exch_role_t client_roles[] = {
     EXCH_ROLE_AUTODISCOVER, EXCH_ROLE_OAB, EXCH_ROLE_ENDPOINT_MAPPER, EXCH_ROLE_UNKNOWN,
 };
 
+/* Whose connections first (process, PID, the client host), then the counts. */
 enum {
-    CCOL_HOST, CCOL_PROCESS, CCOL_PID, CCOL_SOURCE, CCOL_ROLES,
+    CCOL_PROCESS, CCOL_PID, CCOL_HOST, CCOL_SOURCE, CCOL_ROLES,
     CCOL_TOTAL = CCOL_ROLES + G_N_ELEMENTS(client_roles), CCOL_BACKENDS, CCOL_COUNT
 };
 
@@ -334,8 +341,9 @@ role_column(exch_role_t role)
 static int
 client_row_cmp(const stat_tap_table_item_type *a, const stat_tap_table_item_type *b)
 {
-    for (int col = CCOL_HOST; col <= CCOL_SOURCE; col++) {
-        int d = g_strcmp0(a[col].value.string_value, b[col].value.string_value);
+    static const int order[] = { CCOL_HOST, CCOL_PROCESS, CCOL_PID, CCOL_SOURCE };
+    for (guint i = 0; i < G_N_ELEMENTS(order); i++) {
+        int d = g_strcmp0(a[order[i]].value.string_value, b[order[i]].value.string_value);
         if (d)
             return d;
     }

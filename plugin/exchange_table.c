@@ -31,11 +31,24 @@ exch_cell_uint(stat_tap_table_item_type *row, int col, guint v)
     row[col].value.uint_value = v;
 }
 
+/* A number as tshark prints it, as text: Wireshark-Qt shows a float cell with
+ * six decimals, and a text cell as it is.  Right-aligned in a fixed width, so
+ * that the GUI, which sorts text cells as text, sorts these as numbers; "-"
+ * (sorted first) says nothing was measured.  The cell's buffer is reused by
+ * every later frame of the connection: no allocation per frame. */
+#define EXCH_NUMBER_CELL 24
 void
-exch_cell_float(stat_tap_table_item_type *row, int col, double v)
+exch_cell_number(stat_tap_table_item_type *row, int col, int width, int decimals, double v, gboolean measured)
 {
-    row[col].type = TABLE_ITEM_FLOAT;
-    row[col].value.float_value = v;
+    if (row[col].type != TABLE_ITEM_STRING || !row[col].value.string_value) {
+        row[col].type = TABLE_ITEM_STRING;
+        row[col].value.string_value = g_malloc0(EXCH_NUMBER_CELL);
+    }
+    char *buf = (char *)row[col].value.string_value;
+    if (measured)
+        snprintf(buf, EXCH_NUMBER_CELL, "%*.*f", width, decimals, v);
+    else
+        snprintf(buf, EXCH_NUMBER_CELL, "%*s", width, "-");
 }
 
 void

@@ -215,7 +215,9 @@ def clients(run):
         if line.startswith('====='):
             break
         cells = [c.strip() for c in line.split(' |')[:-1]]
-        table[tuple(cells[:4])] = {r: int(n) for r, n in zip(roles, cells[4:]) if int(n)}
+        key = dict(zip(header, cells))
+        table[(key['Host'], key['Process'], key['PID'], key['Source'])] = \
+            {r: int(n) for r, n in zip(roles, cells[4:]) if int(n)}
     return table
 
 

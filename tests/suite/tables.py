@@ -3,14 +3,15 @@
 Nothing here asserts what a capture must show (that is in expectations.py's data); it only reads.
 """
 
-HEADER = ['Stream', 'Client', 'Server', 'Front end', 'Back end', 'Process', 'Role', 'Transport', 'Interface', 'RPC target', 'Confidence',
-          'Start (s)', 'Duration (s)', 'Frames', 'Bytes', 'Requests', 'Failures', 'Avg response (ms)', 'Decided in',
-          'Evidence']
-STREAM, CLIENT, SERVER, FRONTEND, BACKEND, PROCESS, ROLE, TRANSPORT, IFACE, TARGET, CONF, START, DURATION, FRAMES, BYTES, REQUESTS, \
-    FAILURES, AVG_RESPONSE, DECIDED, EVIDENCE = range(len(HEADER))
+# The order the GUI dialog shows: role, process and client first, Evidence before the short Stream.
+HEADER = ['Role', 'Process', 'Client', 'Server', 'Transport', 'Confidence', 'Requests', 'Failures', 'Avg response (ms)',
+          'Start (s)', 'Duration (s)', 'Frames', 'Bytes', 'Front end', 'Back end', 'Interface', 'RPC target', 'Decided in',
+          'Evidence', 'Stream']
+ROLE, PROCESS, CLIENT, SERVER, TRANSPORT, CONF, REQUESTS, FAILURES, AVG_RESPONSE, START, DURATION, FRAMES, BYTES, \
+    FRONTEND, BACKEND, IFACE, TARGET, DECIDED, EVIDENCE, STREAM = range(len(HEADER))
 
 ROLES = ['mailbox', 'directory', 'rpc-in', 'rpc-out', 'ews', 'autodiscover', 'oab', 'endpoint-mapper', 'unknown']
-CLIENTS_HEADER = ['Host', 'Process', 'PID', 'Source'] + ROLES + ['Total', 'Back ends']
+CLIENTS_HEADER = ['Process', 'PID', 'Host', 'Source'] + ROLES + ['Total', 'Back ends']
 # (title, table name, header) of the two -z tables
 CONNS_TITLE = ('Exchange Connections:', 'Exchange connections', HEADER)
 CLIENTS_TITLE = ('Exchange Connections per Client Process:', 'Exchange connections per client process', CLIENTS_HEADER)
@@ -44,16 +45,22 @@ def clients(tshark, capture, *extra, arg='exchange,clients'):
     return clients_from_rows(stat_table(tshark, capture, *CLIENTS_TITLE, *extra, arg=arg))
 
 
+def client_key(cells):
+    """(host, process, pid, source) of a -z exchange,clients row (whose columns start process, PID, host)."""
+    process, pid, host, source = cells[:4]
+    return host, process, pid, source
+
+
 def clients_from_rows(rows):
     """{(host, process, pid, source): {role: count, ..., 'total': n}}: the counts only (clients_backends()
     reads the last column)."""
-    return {tuple(cells[:4]): {role: int(n) for role, n in zip(ROLES + ['total'], cells[4:-1]) if int(n)}
+    return {client_key(cells): {role: int(n) for role, n in zip(ROLES + ['total'], cells[4:-1]) if int(n)}
             for cells in rows}
 
 
 def clients_backends(rows):
     """{(host, process, pid, source): back ends cell} from -z exchange,clients rows."""
-    return {tuple(cells[:4]): cells[-1] for cells in rows}
+    return {client_key(cells): cells[-1] for cells in rows}
 
 
 def extract_keylog(pcapng, out, only=None):

@@ -18,7 +18,7 @@ import pytest
 
 from conftest import CAPTURES
 from expectations import SERVERS
-from tables import AVG_RESPONSE, BYTES, DURATION, FRAMES, START, STREAM, conns_table
+from tables import AVG_RESPONSE, BYTES, DURATION, FRAMES, HEADER, START, STREAM, conns_table
 
 ALL_CAPTURES = sorted(p.name for p in CAPTURES.iterdir()
                       if p.name.endswith(('.pcap', '.pcapng', '.pcap.gz', '.pcapng.gz')))
@@ -76,9 +76,12 @@ def mismatches(rows, streams):
     for r in rows:
         s = streams.get(int(r[STREAM]))
         assert s, f'row for stream {r[STREAM]}, which has no frame'
-        want = {'Start': (r[START], s['start']), 'Duration': (r[DURATION], s['duration']),
-                'Avg response': (r[AVG_RESPONSE], s['avg_ms'])}
+        want = {'Start': (r[START], s['start']), 'Duration': (r[DURATION], s['duration'])}
         wrong = {k: (cell, str(exact)) for k, (cell, exact) in want.items() if not close(cell, exact)}
+        # Nothing timed is "-", never a zero that reads as "instant".
+        if s['times'] and (r[AVG_RESPONSE] == '-' or not close(r[AVG_RESPONSE], s['avg_ms'])) or \
+                not s['times'] and r[AVG_RESPONSE] != '-':
+            wrong['Avg response'] = (r[AVG_RESPONSE], str(s['avg_ms']) if s['times'] else '-')
         if (int(r[FRAMES]), int(r[BYTES])) != (s['frames'], s['bytes']):
             wrong['Frames, Bytes'] = ((r[FRAMES], r[BYTES]), (s['frames'], s['bytes']))
         if wrong:
@@ -108,10 +111,18 @@ def test_rpc_http_times_only_the_http_answers(tshark):
 def test_a_wrong_figure_is_caught():
     """The comparison itself: one unit off passes, two units off or one byte off do not."""
     s = {0: {'start': Decimal('0.0344'), 'duration': Decimal('1.5054'), 'frames': 35, 'bytes': 8712,
-             'avg_ms': Decimal('375.26')}}
-    row = ['0'] + [''] * (AVG_RESPONSE)
+             'avg_ms': Decimal('375.26'), 'times': [Decimal('0.37526')]}}
+    row = [''] * len(HEADER)
+    row[STREAM] = '0'
     row[START], row[DURATION], row[FRAMES], row[BYTES], row[AVG_RESPONSE] = '0.035', '1.506', '35', '8712', '375.2'
     assert mismatches([row], s) == {}
     row[DURATION] = '1.507'
     row[BYTES] = '8713'
     assert set(mismatches([row], s)[0]) == {'Duration', 'Frames, Bytes'}
+    # Unmeasured must print "-": 0.0 for a connection without times, or "-" with times, is caught.
+    s[0]['times'], row[DURATION], row[BYTES] = [], '1.506', '8712'
+    assert set(mismatches([row], s)[0]) == {'Avg response'}
+    row[AVG_RESPONSE] = '-'
+    assert mismatches([row], s) == {}
+    s[0]['times'] = [Decimal('0.37526')]
+    assert set(mismatches([row], s)[0]) == {'Avg response'}

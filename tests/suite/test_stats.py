@@ -12,7 +12,7 @@ from tables import (CONF, DECIDED, FAILURES, IFACE, PROCESS, REQUESTS, ROLE, STR
 @pytest.mark.parametrize('capture', sorted(EXPECTED))
 def test_each_connection_counted_once(tshark, capture, two_pass):
     rows = conns_table(tshark, capture, *(['-2'] if two_pass else []))
-    streams = [int(r[0]) for r in rows]
+    streams = [int(r[STREAM]) for r in rows]
     assert streams == sorted(EXPECTED[capture])
     # Rows follow every change of a connection, so both modes end with the
     # final state that -2 shows on every frame.
@@ -25,7 +25,7 @@ def test_each_connection_counted_once(tshark, capture, two_pass):
 def test_each_http_connection_counted_once(tshark, key, two_pass):
     capture, extra = key
     rows = conns_table(tshark, capture, *extra, *(['-2'] if two_pass else []))
-    assert [int(r[0]) for r in rows] == sorted(HTTP_EXPECTED[key])
+    assert [int(r[STREAM]) for r in rows] == sorted(HTTP_EXPECTED[key])
     got = {int(r[STREAM]): (r[ROLE], r[TRANSPORT], r[TARGET].replace('-', ''), r[CONF], int(r[DECIDED]))
            for r in rows}
     assert got == HTTP_EXPECTED[key]
