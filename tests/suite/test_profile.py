@@ -259,21 +259,24 @@ PX_PER_CHAR, PADDING = 8, 12
 
 
 def test_recent_gives_each_exchange_column_a_width_that_fits_its_values():
-    """Wireshark keeps packet-list column widths in the profile's "recent" file (key column.width, pairs of
-    column format and pixels, custom columns as "%Cus:<field>"; ui/recent.c in 4.0 to 4.6)."""
+    """Wireshark keeps packet-list column widths in the profile's "recent" file (ui/recent.c, key
+    column.width: pairs of column format, custom ones as "%Cus:<field>", and pixels).  4.0 finds a column's
+    width by its format, 4.4 and later by position: the list follows gui.column.format exactly."""
     prefs = (PROFILE / 'preferences').read_text()
     columns = re.search(r'^gui\.column\.format:\n((?:\s+.*\n)+)', prefs, re.M).group(1)
-    custom = re.findall(r'"%Cus:(exchange\.[a-z_.]+):0:R"', columns)
-    assert custom == list(COLUMN_VALUES)
+    formats = re.findall(r'"[^"]*",\s*"([^"]+)"', columns)
+    assert len(formats) == 12, formats
     recent = (PROFILE / 'recent').read_text()
-    value = re.search(r'^column\.width:((?:.*\n)(?:\s+.*\n?)*)', recent, re.M).group(1)
+    value = re.search(r'^column\.width:\n((?:\s+.*\n?)+)', recent, re.M).group(1)
     items = [i.strip() for i in value.replace('\n', ' ').split(',')]
     assert len(items) % 2 == 0, items
-    widths = dict(zip(items[::2], map(int, items[1::2])))
-    assert set(widths) == {f'"%Cus:{field}"' for field in custom}, widths
+    listed = [f.strip('"') for f in items[::2]]
+    assert listed == [re.sub(r'^(%Cus:[^:]+):.*', r'\1', f) for f in formats]
+    widths = dict(zip(listed, map(int, items[1::2])))
+    assert {f[len('%Cus:'):] for f in widths if f.startswith('%Cus:')} == set(COLUMN_VALUES), widths
     for field, values in COLUMN_VALUES.items():
         need = PX_PER_CHAR * max(map(len, values)) + PADDING
-        assert widths[f'"%Cus:{field}"'] >= need, (field, widths[f'"%Cus:{field}"'], need)
-    # Only keys Wireshark's recent file has: nothing else in it.
+        assert widths[f'%Cus:{field}'] >= need, (field, widths[f'%Cus:{field}'], need)
+    # Only the key Wireshark's recent file has for this: nothing else in it.
     assert [line.split(':')[0] for line in recent.splitlines() if line and not line[0].isspace()
             and not line.startswith('#')] == ['column.width']
