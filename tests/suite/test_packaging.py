@@ -33,6 +33,7 @@ def test_deb_holds_the_module_and_the_profile(deb):
     files = sorted(line.split()[-1].lstrip('.') for line in listing.splitlines() if not line.startswith('d'))
     assert files == [plugindir() + '/epan/exchange.so', '/usr/share/wireshark/profiles/Exchange/colorfilters',
                      '/usr/share/wireshark/profiles/Exchange/custom_http_header_fields',
+                     '/usr/share/wireshark/profiles/Exchange/io_graphs',
                      '/usr/share/wireshark/profiles/Exchange/preferences']
 
 

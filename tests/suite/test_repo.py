@@ -38,7 +38,8 @@ def test_install_lands_where_wireshark_scans(tmp_path):
     installed = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob('*') if p.is_file())
     profile = Path('usr/share/wireshark/profiles/Exchange')
     assert installed == sorted([Path(plugindir.lstrip('/')) / 'epan' / 'exchange.so', profile / 'colorfilters',
-                                profile / 'custom_http_header_fields', profile / 'preferences'])
+                                profile / 'custom_http_header_fields', profile / 'io_graphs',
+                                profile / 'preferences'])
 
 
 def test_module_exports_only_the_loader_symbols():
@@ -58,6 +59,7 @@ def test_per_user_install_goes_to_the_personal_folder(tmp_path):
                    capture_output=True)
     assert (tmp_path / f'.local/lib/wireshark/plugins/{series()}/epan/exchange.so').is_file()
     assert (tmp_path / '.config/wireshark/profiles/Exchange/preferences').is_file()
+    assert (tmp_path / '.config/wireshark/profiles/Exchange/io_graphs').is_file()
     # A profile of the same name that the user has is kept.
     (tmp_path / '.config/wireshark/profiles/Exchange/preferences').write_text('# mine\n')
     subprocess.run(['cmake', '--build', str(build), '--target', 'install-user'], check=True, env=env,
