@@ -56,10 +56,24 @@ def test_wireshark_applies_later_evidence_once_loaded(tmp_path, capture):
     assert width >= 600 and height >= 150
 
 
+def test_wireshark_io_graphs_show_the_profile_presets(tmp_path):
+    """Statistics > I/O Graphs in the Exchange profile: the presets of plugin/profile/Exchange/io_graphs."""
+    proc = subprocess.run([str(REPO / 'tests' / 'gui-check' / 'gui-check'), '--plugin', str(plugin_path()),
+                           '--out', str(tmp_path), '--io-graph'],
+                          capture_output=True, text=True, errors='replace', timeout=900)
+    sys.stdout.write(proc.stdout)
+    if proc.returncode == 77:
+        pytest.skip(proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else 'gui-check skipped')
+    assert proc.returncode == 0, f'gui-check --io-graph failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}'
+    width, height = png_size(tmp_path / 'gui-io-graph.png')
+    assert width >= 600 and height >= 400
+
+
 def test_docs_screenshots_are_small_pngs():
     """The screenshots README.md shows are the ones tests/gui-check/gui-check writes to docs/."""
     readme = (REPO / 'README.md').read_text()
-    for name, (min_w, min_h) in {**SCREENSHOTS, 'gui-midstream-conns-dialog.png': (600, 150)}.items():
+    for name, (min_w, min_h) in {**SCREENSHOTS, 'gui-midstream-conns-dialog.png': (600, 150),
+                                 'gui-io-graph.png': (600, 400)}.items():
         shot = REPO / 'docs' / name
         assert shot.is_file(), f'docs/{name} missing: run cmake --build build --target gui-check'
         width, height = png_size(shot)

@@ -35,6 +35,7 @@ def test_deb_holds_the_module_and_the_profile(deb):
     files = sorted(line.split()[-1].lstrip('.') for line in listing.splitlines() if not line.startswith('d'))
     assert files == [plugindir() + '/epan/exchange.so', '/usr/share/wireshark/profiles/Exchange/colorfilters',
                      '/usr/share/wireshark/profiles/Exchange/custom_http_header_fields',
+                     '/usr/share/wireshark/profiles/Exchange/io_graphs',
                      '/usr/share/wireshark/profiles/Exchange/preferences',
                      '/usr/share/wireshark/profiles/Exchange/recent']
     # The profile's colouring rules as built: the Exchange ones, then this series' default rules.

@@ -38,7 +38,7 @@ def test_install_lands_where_wireshark_scans(tmp_path):
     installed = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob('*') if p.is_file())
     profile = Path('usr/share/wireshark/profiles/Exchange')
     assert installed == sorted([Path(plugindir.lstrip('/')) / 'epan' / 'exchange.so', profile / 'colorfilters',
-                                profile / 'custom_http_header_fields', profile / 'preferences', profile / 'recent'])
+                                profile / 'custom_http_header_fields', profile / 'io_graphs', profile / 'preferences', profile / 'recent'])
     # The colouring rules as built (the Exchange ones, then this series' default ones), not the source's.
     built = plugin_path().parent / 'profile' / 'Exchange' / 'colorfilters'
     assert (tmp_path / profile / 'colorfilters').read_text() == built.read_text()
@@ -64,6 +64,7 @@ def test_per_user_install_goes_to_the_personal_folder(tmp_path):
     assert (tmp_path / '.config/wireshark/profiles/Exchange/recent').is_file()
     assert (tmp_path / '.config/wireshark/profiles/Exchange/colorfilters').read_text() == \
         (plugin_path().parent / 'profile' / 'Exchange' / 'colorfilters').read_text()
+    assert (tmp_path / '.config/wireshark/profiles/Exchange/io_graphs').is_file()
     # A profile of the same name that the user has is kept.
     (tmp_path / '.config/wireshark/profiles/Exchange/preferences').write_text('# mine\n')
     subprocess.run(['cmake', '--build', str(build), '--target', 'install-user'], check=True, env=env,
