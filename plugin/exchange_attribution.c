@@ -49,6 +49,7 @@ static guint32 misfit_frame;    /* the frame that shows it */
 static gboolean misfit_contradiction;
 static guint32 fit_mark;        /* exch_conv_first_pass_frames() when the fit was last judged */
 static char   *misfit_told;     /* the last misfit reported: re-dissecting a file tells nothing new */
+static gboolean misfit_told_now;/* a misfit was reported since the map was loaded */
 
 #define SYN_WEIGHT 8            /* a SYN's metadata is closest to the socket's creator */
 
@@ -77,7 +78,7 @@ exch_attr_prefs_changed(void)
     g_free(misfit);
     misfit = NULL;
     misfit_frame = fit_mark = 0;
-    misfit_contradiction = FALSE;
+    misfit_contradiction = misfit_told_now = FALSE;
 }
 
 void
@@ -233,8 +234,11 @@ misfit_found(guint32 frame, char *detail, gboolean contradiction)
     misfit_frame = frame;
     misfit_contradiction = contradiction;
     char *told = g_strdup_printf("exchange.process_map: %s does not fit this capture: %s", map_path, detail);
-    if (g_strcmp0(told, misfit_told) != 0)
+    /* Once per load (a live capture's later judgements change only the
+     * expert info) and not again for the same text (a re-dissection). */
+    if (!misfit_told_now && g_strcmp0(told, misfit_told) != 0)
         report_warning("%s", told);
+    misfit_told_now = TRUE;
     g_free(misfit_told);
     misfit_told = told;
     g_free(detail);
@@ -363,7 +367,7 @@ exch_attr_capture_done(void)
     g_free(misfit);
     misfit = NULL;
     misfit_frame = fit_mark = 0;
-    misfit_contradiction = FALSE;
+    misfit_contradiction = misfit_told_now = FALSE;
 }
 
 /* ---- the decision ---- */
