@@ -506,6 +506,9 @@ extern const char *exch_pref_process_map;
 void         exch_attr_init(void);
 void         exch_attr_prefs_changed(void);
 const char  *exch_attr_map_message(void);        /* the map's problem, or NULL */
+/* That the map does not fit the capture, to tell on this frame, or NULL. */
+const char  *exch_attr_map_misfit(packet_info *pinfo);
+void         exch_attr_capture_done(void);       /* the file is closed */
 void         exch_attr_analyze(packet_info *pinfo, proto_tree *tree, const exch_conv_t *c, exch_proc_state_t *own);
 const char  *exch_attr_host(const exch_conv_t *c, wmem_allocator_t *scope);
 

@@ -14,8 +14,19 @@
  *      without a PID;
  *   4. otherwise nothing: an unknown process on the client host.
  *
- * Writes only its part of the conversation (c->proc); reads its sides and
- * the client application HTTP saw.
+ * Also judges whether the map fits the capture at all, and says so once
+ * per map and capture (expert info, and Wireshark's failure reporting: a
+ * dialog in the GUI, stderr in tshark):
+ *   - a connection the map contradicts (its client address and port are in
+ *     the map, owned by a process, with another server): told at that
+ *     connection's first frame, and the map names no process for it;
+ *   - after the first pass (tshark -2, the GUI; single-pass tshark when the
+ *     file is closed, without expert info): more than half of the map's
+ *     connections between a client and a server the capture shows talking
+ *     are not in the capture.
+ *
+ * Writes only its part of the conversation (c->proc); reads its sides, the
+ * client application HTTP saw and, for the fit, every conversation's ends.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -24,11 +35,21 @@
 #include "exchange_process.h"
 
 #include <epan/to_str.h>
+#include <wsutil/report_message.h>
 
 const char *exch_pref_process_map = "";
+static char *map_path;          /* the file loaded, for the messages */
 static char *map_message;       /* the last load's problem, or NULL */
-static char *map_logged;        /* the last problem logged: each is logged once */
+static char *map_logged;        /* the last problem reported: each is reported once */
 static guint map_gen = 1;
+
+/* Whether the map fits the capture being read. */
+static char   *misfit;          /* the first misfit found, or NULL */
+static guint32 misfit_frame;    /* the frame that shows it */
+static gboolean misfit_contradiction;
+static guint32 fit_mark;        /* exch_conv_first_pass_frames() when the fit was last judged */
+static char   *misfit_told;     /* the last misfit reported: re-dissecting a file tells nothing new */
+static gboolean misfit_told_now;/* a misfit was reported since the map was loaded */
 
 #define SYN_WEIGHT 8            /* a SYN's metadata is closest to the socket's creator */
 
@@ -40,13 +61,24 @@ exch_attr_prefs_changed(void)
     const char *path = exch_pref_process_map ? exch_pref_process_map : "";
     g_free(map_message);
     map_message = NULL;
-    exch_process_map_load(path, &map_message);
-    /* The preference's apply and the file open both load: say it once. */
-    if (map_message && g_strcmp0(map_message, map_logged) != 0)
-        ws_warning("%s", map_message);
+    g_free(map_path);
+    map_path = g_strdup(path);
+    gboolean loaded = exch_process_map_load(path, &map_message);
+    /* The preference's apply and the file open both load: say it once.
+     * A failure when nothing could be used, a warning when part was. */
+    if (map_message && g_strcmp0(map_message, map_logged) != 0) {
+        if (loaded)
+            report_warning("%s", map_message);
+        else
+            report_failure("%s", map_message);
+    }
     g_free(map_logged);
     map_logged = g_strdup(map_message);
     map_gen++;
+    g_free(misfit);
+    misfit = NULL;
+    misfit_frame = fit_mark = 0;
+    misfit_contradiction = misfit_told_now = FALSE;
 }
 
 void
@@ -177,6 +209,167 @@ process_of_client_app(const char *app)
     return wmem_strndup(wmem_file_scope(), app, len);
 }
 
+/* ---- whether the map fits the capture ---- */
+
+static char *
+ends_to_str(const char *addr, guint port)
+{
+    return g_strdup_printf(strchr(addr, ':') ? "[%s]:%u" : "%s:%u", addr, port);
+}
+
+static char *
+owner_to_str(const exch_proc_conn_t *row)
+{
+    return g_strdup_printf("%s PID %u", row->process ? row->process : "process", row->pid);
+}
+
+/* The first misfit of a capture is kept for its frame's expert info (short:
+ * Wireshark cuts expert texts at 240 bytes) and reported once, with the
+ * file's name. */
+static void
+misfit_found(guint32 frame, char *detail, gboolean contradiction)
+{
+    g_free(misfit);
+    misfit = g_strdup_printf("Process map not of this capture: %s", detail);
+    misfit_frame = frame;
+    misfit_contradiction = contradiction;
+    char *told = g_strdup_printf("exchange.process_map: %s does not fit this capture: %s", map_path, detail);
+    /* Once per load (a live capture's later judgements change only the
+     * expert info) and not again for the same text (a re-dissection). */
+    if (!misfit_told_now && g_strcmp0(told, misfit_told) != 0)
+        report_warning("%s", told);
+    misfit_told_now = TRUE;
+    g_free(misfit_told);
+    misfit_told = told;
+    g_free(detail);
+}
+
+static void
+contradicted(packet_info *pinfo, const exch_conv_t *c, const exch_proc_conn_t *row)
+{
+    if (misfit_contradiction)
+        return;                 /* the first one tells */
+    char *local = ends_to_str(row->laddr, row->lport);
+    char *named = ends_to_str(row->raddr, row->rport);
+    char *owner = owner_to_str(row);
+    misfit_found(pinfo->num, g_strdup_printf(
+        "its line %u connects %s (%s) to %s, the capture to %s: no process from the map for it",
+        row->line, local, owner, named, exch_endpoint_to_str(pinfo->pool, &c->server)), TRUE);
+    g_free(local);
+    g_free(named);
+    g_free(owner);
+}
+
+typedef struct {
+    GHashTable *pairs;          /* "client server": the capture has a connection between them */
+    GHashTable *conns;          /* "client port server port": the capture's connections */
+    GHashTable *counted;        /* the map's connections counted (ss lists some twice) */
+    guint relevant, missing;
+    exch_proc_conn_t first_missing;
+} fit_t;
+
+static void
+capture_has(fit_t *f, const exch_endpoint_t *client, const exch_endpoint_t *server)
+{
+    if (client->addr.type == AT_NONE || server->addr.type == AT_NONE)
+        return;
+    char *ca = address_to_str(NULL, &client->addr), *sa = address_to_str(NULL, &server->addr);
+    g_hash_table_add(f->pairs, g_strdup_printf("%s %s", ca, sa));
+    g_hash_table_add(f->conns, g_strdup_printf("%s %u %s %u", ca, client->port, sa, server->port));
+    wmem_free(NULL, ca);
+    wmem_free(NULL, sa);
+}
+
+static void
+map_conn(const exch_proc_conn_t *m, void *data)
+{
+    fit_t *f = data;
+    /* Loopback and the host's own addresses never cross the capture. */
+    if (g_str_has_prefix(m->raddr, "127.") || !strcmp(m->raddr, "::1") || !strcmp(m->raddr, m->laddr) ||
+        !strcmp(m->laddr, "0.0.0.0") || !strcmp(m->laddr, "::") || !strcmp(m->laddr, "*"))
+        return;
+    char *pair = g_strdup_printf("%s %s", m->laddr, m->raddr);
+    gboolean talks = g_hash_table_contains(f->pairs, pair);
+    g_free(pair);
+    if (!talks)
+        return;                 /* a server this capture does not show: a capture filter's choice */
+    char *conn = g_strdup_printf("%s %u %s %u", m->laddr, m->lport, m->raddr, m->rport);
+    if (!g_hash_table_add(f->counted, conn))
+        return;
+    f->relevant++;
+    if (g_hash_table_contains(f->conns, conn))
+        return;
+    if (!f->missing++ || m->line < f->first_missing.line)
+        f->first_missing = *m;
+}
+
+/* Once the first pass is over (again, when it went on: a live capture). */
+static void
+judge_fit(void)
+{
+    guint32 mark = exch_conv_first_pass_frames();
+    if (mark == fit_mark || !exch_process_map_sockets() || misfit_contradiction)
+        return;
+    fit_mark = mark;
+    fit_t f = { g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
+                g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
+                g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL), 0, 0, { 0 } };
+    guint32 first_frame = 0;
+    for (guint32 i = 0; i < exch_conv_count(); i++) {
+        const exch_conv_t *c = exch_conv_find(i);
+        if (!c)
+            continue;
+        if (!first_frame || c->first_frame < first_frame)
+            first_frame = c->first_frame;
+        if (c->have_endpoints) {
+            capture_has(&f, &c->client, &c->server);
+        } else {
+            capture_has(&f, &c->ends[0], &c->ends[1]);      /* sides not known: either */
+            capture_has(&f, &c->ends[1], &c->ends[0]);
+        }
+    }
+    exch_process_foreach_conn(map_conn, &f);
+    /* Most: more than half.  A map saved after the capture misses its
+     * closed connections (netstat forgets them), not most of its own. */
+    if (f.missing * 2 > f.relevant) {
+        char *local = ends_to_str(f.first_missing.laddr, f.first_missing.lport);
+        char *named = ends_to_str(f.first_missing.raddr, f.first_missing.rport);
+        char *owner = owner_to_str(&f.first_missing);
+        misfit_found(first_frame, g_strdup_printf(
+            "%u of its %u connections to servers in the capture are not in it (first: line %u, %s to %s, %s)",
+            f.missing, f.relevant, f.first_missing.line, local, named, owner), FALSE);
+        g_free(local);
+        g_free(named);
+        g_free(owner);
+    } else if (misfit) {
+        g_free(misfit);         /* a live capture caught up with the map */
+        misfit = NULL;
+    }
+    g_hash_table_destroy(f.pairs);
+    g_hash_table_destroy(f.conns);
+    g_hash_table_destroy(f.counted);
+}
+
+const char *
+exch_attr_map_misfit(packet_info *pinfo)
+{
+    if (PINFO_FD_VISITED(pinfo))
+        judge_fit();
+    return misfit && pinfo->num == misfit_frame ? misfit : NULL;
+}
+
+/* The file is closed: single-pass tshark judges the fit only now. */
+void
+exch_attr_capture_done(void)
+{
+    if (exch_conv_first_pass_frames())
+        judge_fit();
+    g_free(misfit);
+    misfit = NULL;
+    misfit_frame = fit_mark = 0;
+    misfit_contradiction = misfit_told_now = FALSE;
+}
+
 /* ---- the decision ---- */
 
 static gboolean
@@ -187,6 +380,11 @@ map_lookup(packet_info *pinfo, const exch_conv_t *c, exch_proc_state_t *p)
     exch_proc_entry_t e;
     char *client = address_to_str(pinfo->pool, &c->client.addr);
     char *server = address_to_str(pinfo->pool, &c->server.addr);
+    exch_proc_conn_t row;
+    if (exch_process_contradiction(client, c->client.port, server, c->server.port, &row)) {
+        contradicted(pinfo, c, &row);
+        return FALSE;
+    }
     /* PID 0 is netstat's TIME_WAIT: the socket has no owner any more. */
     if (!exch_process_lookup(client, c->client.port, server, c->server.port, &e) || e.pid == 0)
         return FALSE;

@@ -245,6 +245,16 @@ exch_process_map_load(const char *path, char **message)
 
 /* ---- lookup ---- */
 
+static const char *
+name_of(const sock_t *s)
+{
+    char key[24];
+    if (s->name)
+        return s->name;
+    snprintf(key, sizeof key, "%u/%u", s->section, s->pid);
+    return g_hash_table_lookup(names, key);
+}
+
 /* The entry for la:lport (-> ra:rport) in the given section, 0: any. */
 static const sock_t *
 match(const char *la, guint16 lport, const char *ra, guint16 rport, guint host)
@@ -269,7 +279,7 @@ gboolean
 exch_process_lookup(const char *local_addr, guint16 local_port, const char *remote_addr,
                     guint16 remote_port, exch_proc_entry_t *out)
 {
-    char la[ADDR_LEN], ra[ADDR_LEN], key[24];
+    char la[ADDR_LEN], ra[ADDR_LEN];
     if (!n_socks || !local_addr || !exch_pmap_canon_addr(local_addr, strlen(local_addr), la))
         return FALSE;
     gboolean have_r = remote_addr && exch_pmap_canon_addr(remote_addr, strlen(remote_addr), ra);
@@ -282,8 +292,7 @@ exch_process_lookup(const char *local_addr, guint16 local_port, const char *remo
         if (!s)
             continue;
         if (out) {
-            snprintf(key, sizeof key, "%u/%u", s->section, s->pid);
-            out->process = s->name ? s->name : g_hash_table_lookup(names, key);
+            out->process = name_of(s);
             out->pid = s->pid;
             out->host = hosts->pdata[s->section];
             out->line = s->line;
@@ -291,4 +300,67 @@ exch_process_lookup(const char *local_addr, guint16 local_port, const char *remo
         return TRUE;
     }
     return FALSE;
+}
+
+/* ---- what does not fit ---- */
+
+static void
+conn_of(const sock_t *s, exch_proc_conn_t *out)
+{
+    out->laddr = s->laddr;
+    out->raddr = s->raddr;
+    out->lport = s->lport;
+    out->rport = s->rport;
+    out->pid = s->pid;
+    out->process = name_of(s);
+    out->line = s->line;
+}
+
+gboolean
+exch_process_contradiction(const char *local_addr, guint16 local_port, const char *remote_addr,
+                           guint16 remote_port, exch_proc_conn_t *row)
+{
+    char la[ADDR_LEN], ra[ADDR_LEN], key[ADDR_LEN + 8];
+    if (!n_socks || !local_addr || !remote_addr || !exch_pmap_canon_addr(local_addr, strlen(local_addr), la) ||
+        !exch_pmap_canon_addr(remote_addr, strlen(remote_addr), ra))
+        return FALSE;
+    snprintf(key, sizeof key, "%s %u", la, local_port);
+    GPtrArray *a = g_hash_table_lookup(by_local, key);
+    const sock_t *other = NULL;
+    for (guint i = 0; a && i < a->len; i++) {
+        const sock_t *s = a->pdata[i];
+        if (!s->raddr)
+            continue;
+        /* Any row with these ends, even a closed one's: the map knows it. */
+        if (s->rport == remote_port && !strcmp(s->raddr, ra))
+            return FALSE;
+        if (s->pid && !other)
+            other = s;
+    }
+    if (!other)
+        return FALSE;
+    if (row)
+        conn_of(other, row);
+    return TRUE;
+}
+
+void
+exch_process_foreach_conn(void (*fn)(const exch_proc_conn_t *conn, void *data), void *data)
+{
+    GHashTableIter it;
+    gpointer v;
+    exch_proc_conn_t conn;
+    if (!n_socks)
+        return;
+    g_hash_table_iter_init(&it, by_local);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        GPtrArray *a = v;
+        for (guint i = 0; i < a->len; i++) {
+            const sock_t *s = a->pdata[i];
+            if (s->raddr && s->pid) {
+                conn_of(s, &conn);
+                fn(&conn, data);
+            }
+        }
+    }
 }

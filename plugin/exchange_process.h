@@ -37,4 +37,25 @@ guint    exch_process_map_sockets(void);   /* socket entries loaded */
 gboolean exch_process_lookup(const char *local_addr, guint16 local_port, const char *remote_addr,
                              guint16 remote_port, exch_proc_entry_t *out);
 
+/* One connection the map names: a socket with both ends recorded and an
+ * owner (PID != 0: not TIME_WAIT).  Addresses canonical, as Wireshark
+ * prints them.  Valid until the next load or clear. */
+typedef struct {
+    const char *laddr, *raddr;
+    guint16     lport, rport;
+    guint32     pid;
+    const char *process;   /* NULL if the PID has no name */
+    guint       line;
+} exch_proc_conn_t;
+
+/* Whether the map contradicts the connection local_addr:local_port ->
+ * remote_addr:remote_port: no row has exactly these ends, but an owned row
+ * gives the same local address and port a connection to another remote
+ * end (the map is of another time or machine).  *row: the first such row. */
+gboolean exch_process_contradiction(const char *local_addr, guint16 local_port, const char *remote_addr,
+                                    guint16 remote_port, exch_proc_conn_t *row);
+
+/* Every connection the map names (see exch_proc_conn_t), in no order. */
+void     exch_process_foreach_conn(void (*fn)(const exch_proc_conn_t *conn, void *data), void *data);
+
 #endif /* EXCHANGE_PROCESS_H */

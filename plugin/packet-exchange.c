@@ -61,6 +61,7 @@ static expert_field ei_exchange_epm_learned = EI_INIT;
 static expert_field ei_exchange_learn_limit = EI_INIT;
 static expert_field ei_exchange_bad_bind = EI_INIT;
 static expert_field ei_exchange_process_map = EI_INIT;
+static expert_field ei_exchange_process_map_misfit = EI_INIT;
 static expert_field ei_exchange_rpc_tcp_legacy = EI_INIT;
 static expert_field ei_exchange_rpc_http_deprecated = EI_INIT;
 static expert_field ei_exchange_channel_unpaired = EI_INIT;
@@ -260,6 +261,13 @@ dissect_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
         exch_attr_analyze(pinfo, tree, c, own.proc);
         exch_fields_frame_done();
     }
+    /* That the process map is not of this capture: once, on the frame that shows it. */
+    const char *misfit = exch_attr_map_misfit(pinfo);
+    if (misfit) {
+        proto_item *mi = proto_tree_add_item(tree, proto_exchange, tvb, 0, 0, ENC_NA);
+        proto_item_set_generated(mi);
+        expert_add_info_format(pinfo, mi, &ei_exchange_process_map_misfit, "%s", misfit);
+    }
 
     /* The tap hears of every frame of an Exchange connection (its counters
      * grow) and of frames whose evidence changed a role, withdrawals
@@ -351,6 +359,7 @@ exchange_init(void)
 static void
 exchange_cleanup(void)
 {
+    exch_attr_capture_done();       /* before the conversations go */
     exch_conv_reset();
 }
 
@@ -492,6 +501,9 @@ proto_register_exchange(void)
         { &ei_exchange_process_map,
           { "exchange.process_map_problem", PI_ASSUMPTION, PI_WARN,
             "The process map file could not be (fully) read", EXPFILL }},
+        { &ei_exchange_process_map_misfit,
+          { "exchange.process_map_mismatch", PI_ASSUMPTION, PI_WARN,
+            "The process map does not fit this capture (another capture's or machine's)", EXPFILL }},
         { &ei_exchange_rpc_tcp_legacy,
           { "exchange.rpc_tcp_legacy", PI_DEPRECATED, PI_NOTE,
             "RPC/TCP in use: not supported by Exchange 2013 and later", EXPFILL }},

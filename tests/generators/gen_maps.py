@@ -299,3 +299,23 @@ anob = ["C:\\WINDOWS\\system32>netstat -anob"] + netstat([])
 for proto, local, remote, state, pid, after in NET_B_ROWS:
     anob += netstat([(proto, local, remote, state, pid)])[4:] + after
 write('outlook-netstat-b.txt', anob + ["", "C:\\WINDOWS\\system32>"])
+
+
+# ---- maps that do not fit mapi-http-outlook.pcapng (the plugin says so, once)
+
+# Outlook with a second mailbox on another server: 50701 is the capture's connection, but 50702 goes
+# to 192.168.2.60 in the map and to 192.168.2.50 in the capture: the map contradicts it.
+write('misfit-other-server.txt',
+      [PROMPT + "tasklist"] + tasklist(TL) + ["", PROMPT + "netstat -ano -p TCP"] +
+      netstat(tcp(BASE_NET + [("192.168.2.56:50701", "192.168.2.50:443", "ESTABLISHED", 4028),
+                              ("192.168.2.56:50702", "192.168.2.60:443", "ESTABLISHED", 4028),
+                              ("192.168.2.56:50710", "142.250.1.1:443", "ESTABLISHED", 7312)])))
+
+# Saved on another day: Outlook's connections to the same server on other client ports, one of
+# which (50701) happens to be a port of the capture; 3 of the 4 connections to 192.168.2.50 are not
+# in the capture.  The TIME_WAIT row and chrome's server do not count.
+write('misfit-stale.txt',
+      [PROMPT + "tasklist"] + tasklist(TL) + ["", PROMPT + "netstat -ano -p TCP"] +
+      netstat(tcp(BASE_NET + [("192.168.2.56:50699", "192.168.2.50:443", "TIME_WAIT", 0)]
+                  + [(f"192.168.2.56:{p}", "192.168.2.50:443", "ESTABLISHED", 4028) for p in (50701, 50705, 50706, 50707)]
+                  + [("192.168.2.56:50710", "142.250.1.1:443", "ESTABLISHED", 7312)])))

@@ -41,7 +41,8 @@ FIELDS = [
 ]
 
 EXPERT = ['exchange.role_decided', 'exchange.role_changed', 'exchange.epm_learned',
-          'exchange.learn_limit', 'exchange.bad_bind', 'exchange.process_map_problem', 'exchange.rpc_tcp_legacy',
+          'exchange.learn_limit', 'exchange.bad_bind', 'exchange.process_map_problem', 'exchange.process_map_mismatch',
+          'exchange.rpc_tcp_legacy',
           'exchange.rpc_http_deprecated', 'exchange.channel_unpaired', 'exchange.extra_connection',
           'exchange.epm_unused', 'exchange.backend_changed']
 
