@@ -43,7 +43,12 @@ static wmem_map_t *convs;           /* tcp.stream + 1 -> hint_conv_t */
 static wmem_map_t *counts;          /* name -> number of counted connections */
 static wmem_map_t *parents;         /* a parent domain of a counted name -> that name */
 static wmem_map_t *autodiscover;    /* domain of an autodiscover.<domain> server name -> its stream + 1 */
-static wmem_list_t *one_way;        /* counted one-way connections not paired (stream + 1) */
+/* Counted one-way connections not paired, by the way they run and their
+ * server: "<flow> <address>" -> list of tcp.stream + 1, the newest
+ * ONE_WAY_KEPT only (a busy server's downloads would make pairing
+ * quadratic; a partner opens within seconds). */
+static wmem_map_t *one_way;
+#define ONE_WAY_KEPT 64
 static guint32 hint_frame;          /* 0: no hint (yet) */
 static const char *hint_text;
 
@@ -54,7 +59,7 @@ exch_hint_init(void)
     counts = wmem_map_new(wmem_file_scope(), g_str_hash, g_str_equal);
     parents = wmem_map_new(wmem_file_scope(), g_str_hash, g_str_equal);
     autodiscover = wmem_map_new(wmem_file_scope(), g_str_hash, g_str_equal);
-    one_way = wmem_list_new(wmem_file_scope());
+    one_way = wmem_map_new(wmem_file_scope(), g_str_hash, g_str_equal);
     hint_frame = 0;
     hint_text = NULL;
 }
@@ -203,17 +208,30 @@ undecided(const exch_conv_t *c)
     return c->role == EXCH_ROLE_NONE && !c->http.seen && !c->not_exchange;
 }
 
+static wmem_list_t *
+one_way_list(packet_info *pinfo, exch_role_t flow, const address *server, gboolean create)
+{
+    char *key = wmem_strdup_printf(pinfo->pool, "%d %s", (int)flow, address_to_str(pinfo->pool, server));
+    wmem_list_t *l = (wmem_list_t *)wmem_map_lookup(one_way, key);
+    if (!l && create) {
+        l = wmem_list_new(wmem_file_scope());
+        wmem_map_insert(one_way, wmem_strdup(wmem_file_scope(), key), l);
+    }
+    return l;
+}
+
 /* Rule (a): the nearest opposite one-way connection to the same server
- * endpoint, still unrecognised; else c waits for one. */
+ * (port 443 both), still unrecognised; else c waits for one. */
 static void
 pair(packet_info *pinfo, const exch_conv_t *c, const hint_conv_t *h)
 {
+    exch_role_t other = c->tls.flow == EXCH_ROLE_RPC_IN ? EXCH_ROLE_RPC_OUT : EXCH_ROLE_RPC_IN;
+    wmem_list_t *opposite = one_way_list(pinfo, other, &c->server.addr, FALSE);
     const exch_conv_t *best = NULL;
     double best_gap = EXCH_FLOW_PAIR_WINDOW;
-    for (wmem_list_frame_t *f = wmem_list_head(one_way); f; f = wmem_list_frame_next(f)) {
+    for (wmem_list_frame_t *f = opposite ? wmem_list_head(opposite) : NULL; f; f = wmem_list_frame_next(f)) {
         const exch_conv_t *o = exch_conv_find(GPOINTER_TO_UINT(wmem_list_frame_data(f)) - 1);
-        if (!o || o->tls.flow == c->tls.flow || !undecided(o) || o->server.port != c->server.port ||
-            !addresses_equal(&o->server.addr, &c->server.addr))
+        if (!o || !undecided(o))
             continue;
         double gap = start_gap(c, o);
         if (gap <= best_gap) {
@@ -222,7 +240,10 @@ pair(packet_info *pinfo, const exch_conv_t *c, const hint_conv_t *h)
         }
     }
     if (!best) {
-        wmem_list_append(one_way, GUINT_TO_POINTER(c->stream + 1));
+        wmem_list_t *mine = one_way_list(pinfo, c->tls.flow, &c->server.addr, TRUE);
+        wmem_list_append(mine, GUINT_TO_POINTER(c->stream + 1));
+        if (wmem_list_count(mine) > ONE_WAY_KEPT)
+            wmem_list_remove_frame(mine, wmem_list_head(mine));
         return;
     }
     const hint_conv_t *bh = (const hint_conv_t *)wmem_map_lookup(convs, GUINT_TO_POINTER(best->stream + 1));
