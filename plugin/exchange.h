@@ -494,6 +494,15 @@ void         exch_tls_analyze(packet_info *pinfo, proto_tree *tree, const exch_c
 void         exch_tls_infer(packet_info *pinfo, const exch_conv_t *c, exch_tls_state_t *own);
 void         exch_tls_dns(packet_info *pinfo, proto_tree *tree);
 void         exch_tls_late(wmem_allocator_t *scratch);
+gboolean     exch_tls_servers_listed(void);
+const char  *exch_tls_dns_name(const address *a, wmem_allocator_t *scope);
+/* Seconds between the openings of an RPC/HTTP IN and OUT channel, at most. */
+#define EXCH_FLOW_PAIR_WINDOW 10.0
+
+/* ---- exchange_hint.c: would naming servers in exchange.servers help? ---- */
+void         exch_hint_init(void);
+void         exch_hint_analyze(packet_info *pinfo, const exch_conv_t *c);
+const char  *exch_hint_message(guint32 frame);   /* the hint on its frame, else NULL */
 
 /* ---- exchange_traffic.c: the connections table's counters ---- */
 void         exch_traffic_account(packet_info *pinfo, proto_tree *tree, exch_traffic_state_t *own);

@@ -46,7 +46,7 @@ static const char *const exo_hosts[] = {
  * data after the handshake). */
 #define FLOW_MIN_BYTES   512    /* one side sent at least this ... */
 #define FLOW_MIN_RECORDS 4      /* ... in this many records, unanswered */
-#define FLOW_PAIR_WINDOW 10.0   /* seconds between the openings of IN and OUT */
+#define FLOW_PAIR_WINDOW EXCH_FLOW_PAIR_WINDOW
 
 const char *exch_pref_servers = "";
 static GHashTable *pref_hosts;     /* lower-case names and canonical addresses */
@@ -185,6 +185,21 @@ exch_tls_dns(packet_info *pinfo, proto_tree *tree)
         wmem_map_insert(dns_names, wmem_strdup(wmem_file_scope(), key), d);
         hosts_gen++;
     }
+}
+
+/* exchange.servers lists at least one name or address. */
+gboolean
+exch_tls_servers_listed(void)
+{
+    return pref_hosts && g_hash_table_size(pref_hosts) > 0;
+}
+
+/* The name the first DNS answer in the capture (so far) gave an address, or NULL. */
+const char *
+exch_tls_dns_name(const address *a, wmem_allocator_t *scope)
+{
+    const dns_name_t *d = dns_names ? (const dns_name_t *)wmem_map_lookup(dns_names, address_to_str(scope, a)) : NULL;
+    return d ? d->name : NULL;
 }
 
 /* Why a name is an Exchange host, or NULL. */

@@ -68,6 +68,7 @@ static expert_field ei_exchange_channel_unpaired = EI_INIT;
 static expert_field ei_exchange_extra_connection = EI_INIT;
 static expert_field ei_exchange_epm_unused = EI_INIT;
 static expert_field ei_exchange_backend_changed = EI_INIT;
+static expert_field ei_exchange_servers_hint = EI_INIT;
 
 static dissector_handle_t exchange_handle;
 static int exchange_tap = -1;
@@ -259,6 +260,7 @@ dissect_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
         exch_tls_infer(pinfo, c, own.tls);
         exch_traffic_account(pinfo, tree, own.traffic);
         exch_attr_analyze(pinfo, tree, c, own.proc);
+        exch_hint_analyze(pinfo, c);
         exch_fields_frame_done();
     }
     /* That the process map is not of this capture: once, on the frame that shows it. */
@@ -278,7 +280,8 @@ dissect_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
     if (c->role != EXCH_ROLE_NONE || (fr && (fr->decided || fr->updated)) || (frh && frh->updated))
         tap_queue_packet(exchange_tap, pinfo, c);
 
-    if (c->role == EXCH_ROLE_NONE && !fr && !frr && !frh)
+    const char *hint = exch_hint_message(pinfo->num);
+    if (c->role == EXCH_ROLE_NONE && !fr && !frr && !frh && !hint)
         return 0;
 
     proto_item *top = proto_tree_add_item(tree, proto_exchange, tvb, 0, 0, ENC_NA);
@@ -333,6 +336,8 @@ dissect_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
         expert_add_info(pinfo, top, &ei_exchange_learn_limit);
     if ((frr && frr->bad_bind) || (frh && frh->bad_bind))
         expert_add_info(pinfo, top, &ei_exchange_bad_bind);
+    if (hint)
+        expert_add_info_format(pinfo, top, &ei_exchange_servers_hint, "%s", hint);
     return tvb_captured_length(tvb);
 }
 
@@ -351,6 +356,7 @@ exchange_init(void)
     exch_rpc_init();
     exch_http_init();
     exch_tls_init();
+    exch_hint_init();
     exch_conv_reset();
     exch_attr_init();
 }
@@ -522,6 +528,10 @@ proto_register_exchange(void)
         { &ei_exchange_epm_unused,
           { "exchange.epm_unused", PI_SEQUENCE, PI_NOTE,
             "Endpoint announced by the endpoint mapper, never connected to", EXPFILL }},
+        { &ei_exchange_servers_hint,
+          { "exchange.servers_hint", PI_SEQUENCE, PI_NOTE,
+            "TLS connections that look like Exchange's: naming their servers in exchange.servers would "
+            "recognise them", EXPFILL }},
     };
 
     proto_exchange = proto_register_protocol("Microsoft Exchange connection roles", "Exchange", "exchange");

@@ -19,6 +19,12 @@ stacks) with editcap, keeping a frame range, so the kept connections begin mid-s
     mapi-http-midstream-nokeys   mapi-http-outlook-nokeys.pcap frames 39-71: both connections after
                                  the second one's TLS handshake (no ClientHello, no SNI)
 
+keep some connections of a recording whole (tshark display filter):
+
+    rpc-http-out-channels-nokeys  rpc-http-outlook-nokeys.pcap streams 1 and 3 (client ports 50702,
+                                  50704): the OUT channels of both virtual connections, without their
+                                  IN channels -- two one-way connections running the same way
+
 and add a real DNS exchange before one of them, recorded on loopback (a UDP socket sends a DNS query
 built with scapy to a responder answering with a scapy-built DNS answer, dumpcap records both),
 rewritten as the client 192.168.2.56 asking its resolver 192.168.2.1:
@@ -57,6 +63,10 @@ CUTS = {
     'rpc-http-midstream-nokeys.pcap': ('rpc-http-outlook-nokeys.pcap', ['23-46', '90-93', '95-97']),
     'mapi-http-midstream-nokeys.pcap': ('mapi-http-outlook-nokeys.pcap', ['39-71']),
 }
+# capture -> (source, connections kept)
+KEEPS = {
+    'rpc-http-out-channels-nokeys.pcap': ('rpc-http-outlook-nokeys.pcap', 'tcp.port == 50702 || tcp.port == 50704'),
+}
 # capture -> (name asked, TLS part, the DNS exchange before it or after it)
 DNS_FIRST = {
     'rpc-http-dns-midstream-nokeys.pcap': ('mail.contoso.com', 'rpc-http-midstream-nokeys.pcap', 'before'),
@@ -69,6 +79,13 @@ def cut(out):
     source, ranges = CUTS[out]
     subprocess.run(['editcap', '-r', os.path.join(HERE, source), os.path.join(HERE, out), *ranges], check=True)
     print(f'{out}: editcap -r {source} {out} {" ".join(ranges)}')
+
+
+def keep(out):
+    source, display_filter = KEEPS[out]
+    subprocess.run(['tshark', '-r', os.path.join(HERE, source), '-Y', display_filter, '-F', 'pcap',
+                    '-w', os.path.join(HERE, out)], check=True)
+    print(f'{out}: tshark -r {source} -Y "{display_filter}" -w {out}')
 
 
 def dns_exchange(name):
@@ -132,10 +149,13 @@ def dns_first(out):
 
 
 def main(argv):
-    wanted = set(argv) or {n.rsplit('.', 1)[0] for n in (*CUTS, *DNS_FIRST)}
+    wanted = set(argv) or {n.rsplit('.', 1)[0] for n in (*CUTS, *KEEPS, *DNS_FIRST)}
     for out in CUTS:
         if out.rsplit('.', 1)[0] in wanted:
             cut(out)
+    for out in KEEPS:
+        if out.rsplit('.', 1)[0] in wanted:
+            keep(out)
     for out in DNS_FIRST:
         if out.rsplit('.', 1)[0] in wanted:
             dns_first(out)

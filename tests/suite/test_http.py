@@ -51,7 +51,7 @@ def test_roles_per_connection(tshark, key):
                          ids=ident)
 def test_undecrypted_is_never_certain_and_says_why(tshark, key):
     capture, extra = key
-    rows = tshark.fields(capture, ['exchange.confidence', 'exchange.evidence'], '-2', '-Y', 'exchange', *extra)
+    rows = tshark.fields(capture, ['exchange.confidence', 'exchange.evidence'], '-2', '-Y', 'exchange.role', *extra)
     assert rows and all(conf == INFERRED and 'not decrypted' in ev for conf, ev in rows)
 
 

@@ -44,7 +44,7 @@ EXPERT = ['exchange.role_decided', 'exchange.role_changed', 'exchange.epm_learne
           'exchange.learn_limit', 'exchange.bad_bind', 'exchange.process_map_problem', 'exchange.process_map_mismatch',
           'exchange.rpc_tcp_legacy',
           'exchange.rpc_http_deprecated', 'exchange.channel_unpaired', 'exchange.extra_connection',
-          'exchange.epm_unused', 'exchange.backend_changed']
+          'exchange.epm_unused', 'exchange.backend_changed', 'exchange.servers_hint']
 
 
 def test_plugin_is_listed_with_project_version(tshark):
