@@ -4,10 +4,10 @@ Nothing here asserts what a capture must show (that is in expectations.py's data
 """
 
 HEADER = ['Stream', 'Client', 'Server', 'Front end', 'Back end', 'Process', 'Role', 'Transport', 'Interface', 'RPC target', 'Confidence',
-          'Start (s)', 'Duration (s)', 'Frames', 'Bytes', 'Requests', 'Failures', 'Avg response (ms)', 'Decided in',
-          'Evidence']
+          'Start (s)', 'Duration (s)', 'Frames', 'Bytes', 'Requests', 'Failures', 'Failed at',
+          'Avg response (ms)', 'Decided in', 'Evidence']
 STREAM, CLIENT, SERVER, FRONTEND, BACKEND, PROCESS, ROLE, TRANSPORT, IFACE, TARGET, CONF, START, DURATION, FRAMES, BYTES, REQUESTS, \
-    FAILURES, AVG_RESPONSE, DECIDED, EVIDENCE = range(len(HEADER))
+    FAILURES, FAILED_AT, AVG_RESPONSE, DECIDED, EVIDENCE = range(len(HEADER))
 
 ROLES = ['mailbox', 'directory', 'rpc-in', 'rpc-out', 'ews', 'autodiscover', 'oab', 'endpoint-mapper', 'unknown']
 CLIENTS_HEADER = ['Host', 'Process', 'PID', 'Source'] + ROLES + ['Total', 'Back ends']
