@@ -163,10 +163,13 @@ interface_returns(packet_info *pinfo, proto_tree *tree, exch_field_t opnum_f, ex
                 }
             }
         }
-        if (found && code != 0)
-            add(pinfo, out, layer, wmem_strdup_printf(pinfo->pool, "%s %s %s", layer_names[layer],
-                                                      val_to_str(opnum, ops, "opnum %u"),
-                                                      coded(pinfo, mapi_codes, code)));
+        if (!found || code == 0)
+            continue;
+        /* try_val_to_str(): val_to_str() takes a scope from 4.6 on. */
+        const char *op = try_val_to_str(opnum, ops);
+        add(pinfo, out, layer, wmem_strdup_printf(pinfo->pool, "%s %s %s", layer_names[layer],
+                                                  op ? op : wmem_strdup_printf(pinfo->pool, "opnum %u", opnum),
+                                                  coded(pinfo, mapi_codes, code)));
     }
 }
 
