@@ -198,7 +198,8 @@ typedef struct {
     guint32          frames;
     guint64          bytes;
     guint32          requests;      /* HTTP requests, DCE/RPC requests */
-    guint32          failures;      /* RPC faults, HTTP >= 400 but 401, X-ResponseCode != 0 */
+    guint32          failures;      /* failed answers (exchange_failures.c), each once */
+    guint32          failed_layers; /* where they failed (bit per exch_fail_layer_t) */
     guint32          timed;         /* answers with a response time */
     double           time_sum;      /* seconds */
 } exch_traffic_state_t;
@@ -284,7 +285,8 @@ typedef struct {
 typedef enum {
     EXCH_FRAME_CONV,            /* exch_frame_t, written by exchange_conv.c */
     EXCH_FRAME_RPC,             /* exch_frame_rpc_t, written by exchange_rpc.c */
-    EXCH_FRAME_HTTP             /* exch_frame_http_t, written by exchange_http.c */
+    EXCH_FRAME_HTTP,            /* exch_frame_http_t, written by exchange_http.c */
+    EXCH_FRAME_TRAFFIC          /* exch_frame_traffic_t, written by exchange_traffic.c */
 } exch_frame_key_t;
 
 typedef struct {
@@ -307,6 +309,11 @@ typedef struct {
     gboolean      updated;      /* a new service or RPC target, role unchanged */
     gboolean      bad_bind;     /* a malformed BIND inside an RPC/HTTP channel */
 } exch_frame_http_t;
+
+typedef struct {
+    const char   *failure;      /* the failed answers in this frame, "; "-joined (file scope) */
+    guint32       layers;       /* ... and their layers (bit per exch_fail_layer_t) */
+} exch_frame_traffic_t;
 
 /* ---- exchange_fields.c: foreign fields of interest ---- */
 typedef enum {
@@ -342,6 +349,12 @@ typedef enum {
     EXCH_F_DNS_A,
     EXCH_F_DNS_AAAA,
     EXCH_F_DCERPC_ACK_RESULT,
+    EXCH_F_DCERPC_STATUS,
+    EXCH_F_DCERPC_STUB,
+    EXCH_F_NSPI_OPNUM,
+    EXCH_F_NSPI_STATUS,
+    EXCH_F_MAPI_OPNUM,
+    EXCH_F_MAPI_STATUS,
     EXCH_F_COUNT
 } exch_field_t;
 
@@ -503,6 +516,26 @@ const char  *exch_tls_dns_name(const address *a, wmem_allocator_t *scope);
 void         exch_hint_init(void);
 void         exch_hint_analyze(packet_info *pinfo, const exch_conv_t *c);
 const char  *exch_hint_message(guint32 frame);   /* the hint on its frame, else NULL */
+
+/* ---- exchange_failures.c: which answers of a frame failed, and where; no state ---- */
+/* Layers a failed answer is put at, outermost first (the "Failed at" order). */
+typedef enum {
+    EXCH_FAIL_DCERPC = 0,       /* a FAULT PDU */
+    EXCH_FAIL_NSPI,             /* an NSPI call's return code */
+    EXCH_FAIL_EMSMDB,           /* an EMSMDB call's return code */
+    EXCH_FAIL_HTTP,             /* HTTP >= 400 but 401 */
+    EXCH_FAIL_MAPI_HTTP,        /* X-ResponseCode != 0 */
+    EXCH_FAIL_COUNT
+} exch_fail_layer_t;
+
+typedef struct {
+    guint        count;         /* failed answers */
+    guint32      layers;        /* bit per exch_fail_layer_t */
+    const char  *text;          /* "nspi NspiBind MAPI_E_LOGON_FAILED (0x80040111)"; packet scope, or NULL */
+} exch_failures_t;
+
+void         exch_failures_find(packet_info *pinfo, proto_tree *tree, exch_failures_t *out);
+const char  *exch_fail_layer_name(exch_fail_layer_t l);
 
 /* ---- exchange_traffic.c: the connections table's counters ---- */
 void         exch_traffic_account(packet_info *pinfo, proto_tree *tree, exch_traffic_state_t *own);

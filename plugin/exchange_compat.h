@@ -71,4 +71,13 @@ typedef gboolean exch_heur_result_t;
 #define EXCH_FI_VALUE(fi) (&(fi)->value)
 #endif
 
+/* The return code of an EMSMDB call: MAPISTATUS in 4.0's mapi dissector,
+ * WERROR in the one rebuilt from MS-OXCRPC's IDL (4.4 on, which also
+ * decodes EcDoConnectEx and EcDoRpcExt2). */
+#if EXCH_WS_AT_LEAST(4, 4)
+#define EXCH_MAPI_RETURN_FIELD "mapi.werror"
+#else
+#define EXCH_MAPI_RETURN_FIELD "mapi.MAPISTATUS_status"
+#endif
+
 #endif /* EXCHANGE_COMPAT_H */

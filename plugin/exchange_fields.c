@@ -81,6 +81,14 @@ static exch_foreign_t foreign[EXCH_F_COUNT] = {
     [EXCH_F_DNS_A]                = { .name = "dns.a", .layer = L_DNS },
     [EXCH_F_DNS_AAAA]             = { .name = "dns.aaaa", .layer = L_DNS },
     [EXCH_F_DCERPC_ACK_RESULT]    = { .name = "dcerpc.cn_ack_result", .layer = L_DCERPC },
+    [EXCH_F_DCERPC_STATUS]        = { .name = "dcerpc.cn_status", .layer = L_DCERPC },
+    [EXCH_F_DCERPC_STUB]          = { .name = "dcerpc.stub_data", .layer = L_DCERPC },
+    /* NSPI and EMSMDB (stock's "mapi") answers, where stock decodes the
+     * interface: DCE/RPC's sub-dissectors are not layers of their own. */
+    [EXCH_F_NSPI_OPNUM]           = { .name = "nspi.opnum", .layer = L_DCERPC },
+    [EXCH_F_NSPI_STATUS]          = { .name = "nspi.MAPISTATUS_status", .layer = L_DCERPC },
+    [EXCH_F_MAPI_OPNUM]           = { .name = "mapi.opnum", .layer = L_DCERPC },
+    [EXCH_F_MAPI_STATUS]          = { .name = EXCH_MAPI_RETURN_FIELD, .layer = L_DCERPC },
 };
 
 /* Ids are kept in registration order, so that the built-in field's

@@ -31,8 +31,8 @@
  * its contents, so the whole text stays reachable. */
 enum {
     COL_ROLE, COL_PROCESS, COL_CLIENT, COL_SERVER, COL_TRANSPORT, COL_CONFIDENCE, COL_REQUESTS, COL_FAILURES,
-    COL_AVG_RESPONSE, COL_START, COL_DURATION, COL_FRAMES, COL_BYTES, COL_FRONTEND, COL_BACKEND, COL_INTERFACE,
-    COL_TARGET, COL_DECIDED_IN, COL_EVIDENCE, COL_STREAM, COL_COUNT
+    COL_FAILED_AT, COL_AVG_RESPONSE, COL_START, COL_DURATION, COL_FRAMES, COL_BYTES, COL_FRONTEND, COL_BACKEND,
+    COL_INTERFACE, COL_TARGET, COL_DECIDED_IN, COL_EVIDENCE, COL_STREAM, COL_COUNT
 };
 
 static stat_tap_table_item conns_fields[COL_COUNT] = {
@@ -53,6 +53,7 @@ static stat_tap_table_item conns_fields[COL_COUNT] = {
     [COL_BYTES]      = { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Bytes",      "%u" },
     [COL_REQUESTS]   = { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Requests",   "%u" },
     [COL_FAILURES]   = { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Failures",   "%u" },
+    [COL_FAILED_AT]  = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Failed at",  "%-9s" },
     [COL_AVG_RESPONSE] = { TABLE_ITEM_STRING, TAP_ALIGN_RIGHT, "Avg response (ms)", "%s" },
     [COL_DECIDED_IN] = { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Decided in", "%u" },
     [COL_EVIDENCE]   = { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Evidence",   "%s" },
@@ -77,6 +78,7 @@ typedef struct {
     const char      *frontend;      /* file scope, set once */
     const char      *backend_later; /* ... the back end is set before it */
     const char      *backend;
+    guint32          failed_layers; /* what the Failed at cell says (counters update it) */
 } conn_row_t;
 
 /* tcp.stream + 1 -> conn_row_t, for the one table this UI keeps. */
@@ -146,6 +148,21 @@ conn_row_remember(conn_row_t *cr, const exch_conv_t *c)
     cr->frontend = c->http.frontend;
     cr->backend = c->http.backend;
     cr->backend_later = c->http.backend_later;
+    cr->failed_layers = c->traffic.failed_layers;
+}
+
+/* "nspi, emsmdb": the layers the connection's answers failed at, or "-". */
+static void
+set_failed_at(wmem_allocator_t *scope, stat_tap_table_item_type *row, guint32 layers)
+{
+    wmem_strbuf_t *s = wmem_strbuf_new(scope, "");
+    for (int l = 0; l < EXCH_FAIL_COUNT; l++) {
+        if (layers & (1u << l))
+            wmem_strbuf_append_printf(s, "%s%s", wmem_strbuf_get_len(s) ? ", " : "",
+                                      exch_fail_layer_name((exch_fail_layer_t)l));
+    }
+    exch_cell_free(NULL, 0, COL_FAILED_AT, &row[COL_FAILED_AT]);   /* a row's earlier text, if any */
+    exch_cell_str(row, COL_FAILED_AT, wmem_strbuf_get_len(s) ? wmem_strbuf_get_str(s) : "-");
 }
 
 /* The cells that grow with every frame. */
@@ -184,6 +201,10 @@ conns_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const v
     }
     if (cr && conn_row_current(cr, c)) {
         set_counters(cr->row, c);
+        if (cr->failed_layers != c->traffic.failed_layers) {
+            set_failed_at(pinfo->pool, cr->row, c->traffic.failed_layers);
+            cr->failed_layers = c->traffic.failed_layers;
+        }
         return TAP_PACKET_REDRAW;
     }
 
@@ -211,6 +232,7 @@ conns_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const v
     exch_cell_str(row, COL_TARGET, target != EXCH_TARGET_NONE ? val_to_str_const(target, exch_target_vals, "?") : "-");
     exch_cell_str(row, COL_CONFIDENCE, val_to_str_const(c->conf, exch_conf_vals, "?"));
     set_counters(row, c);
+    set_failed_at(pinfo->pool, row, c->traffic.failed_layers);
     exch_cell_uint(row, COL_DECIDED_IN, c->decided_in);
     exch_cell_str(row, COL_EVIDENCE, c->evidence);
 

@@ -1,40 +1,17 @@
 /* exchange_traffic.c
  * What the connections table counts for each connection, from the stock
  * fields of each first-pass frame: frames, bytes, requests (HTTP and
- * DCE/RPC), failed answers (DCE/RPC faults, HTTP errors but the 401 of an
- * authentication leg, MAPI/HTTP X-ResponseCode other than 0) and response
- * times (http.time, dcerpc.time).  It decides no role, and writes only the
- * conversation's c->traffic, reading nothing else of it.
+ * DCE/RPC), failed answers and the layers they failed at (which ones:
+ * exchange_failures.c) and response times (http.time, dcerpc.time).  It
+ * decides no role, and writes only the conversation's c->traffic, reading
+ * nothing else of it, and this frame's record of what failed in it.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #define WS_LOG_DOMAIN "exchange"
 #include "exchange.h"
 
-#include <wsutil/strtoi.h>
-
 #define DCERPC_REQUEST 0
-#define DCERPC_FAULT   3
-
-/* Does an HTTP response header block say MAPI/HTTP failed (X-ResponseCode
- * other than 0)? */
-static gboolean
-mapi_failed(GPtrArray *lines)
-{
-    for (guint i = 0; lines && i < lines->len; i++) {
-        const char *l = exch_field_str(lines, i);
-        if (l && g_ascii_strncasecmp(l, "X-ResponseCode:", 15) == 0) {
-            const char *v = l + 15;
-            while (*v == ' ' || *v == '\t')
-                v++;
-            const char *end;
-            guint32 code;
-            if (g_ascii_isdigit(*v) && ws_strtou32(v, &end, &code) && code != 0)
-                return TRUE;
-        }
-    }
-    return FALSE;
-}
 
 /* What the connections table counts for one frame (first pass): frames,
  * bytes, requests, failed answers and response times, into t (the
@@ -53,25 +30,21 @@ exch_traffic_account(packet_info *pinfo, proto_tree *tree, exch_traffic_state_t 
     GPtrArray *ptypes = exch_field_all(tree, EXCH_F_DCERPC_PKT_TYPE);
     for (guint i = 0; ptypes && i < ptypes->len; i++) {
         guint32 ptype;
-        if (!exch_field_uint_at(ptypes, i, &ptype))
-            continue;
-        if (ptype == DCERPC_REQUEST)
+        if (exch_field_uint_at(ptypes, i, &ptype) && ptype == DCERPC_REQUEST)
             t->requests++;
-        else if (ptype == DCERPC_FAULT)
-            t->failures++;
     }
 
-    /* 401 is the first leg of NTLM/Negotiate, not a failure. */
+    /* Failed answers, each once; the frame keeps what failed for its tree. */
     GPtrArray *codes = exch_field_all(tree, EXCH_F_HTTP_RESPONSE_CODE);
-    guint http_failed = 0;
-    for (guint i = 0; codes && i < codes->len; i++) {
-        guint32 code;
-        if (exch_field_uint_at(codes, i, &code) && code >= 400 && code != 401)
-            http_failed++;
+    exch_failures_t failed;
+    exch_failures_find(pinfo, tree, &failed);
+    if (failed.count) {
+        t->failures += failed.count;
+        t->failed_layers |= failed.layers;
+        exch_frame_traffic_t *f = EXCH_FRAME_PART(pinfo, exch_frame_traffic_t, EXCH_FRAME_TRAFFIC, TRUE);
+        f->failure = wmem_strdup(wmem_file_scope(), failed.text);
+        f->layers = failed.layers;
     }
-    if (!http_failed && codes && mapi_failed(exch_field_all(tree, EXCH_F_HTTP_RESPONSE_LINE)))
-        http_failed = 1;
-    t->failures += http_failed;
 
     /* Response times come with an HTTP response code or a DCE/RPC PDU:
      * most frames have neither, so their lookups are skipped. */

@@ -51,6 +51,8 @@ static int hf_exchange_frontend = -1;
 static int hf_exchange_backend = -1;
 static int hf_exchange_backend_later = -1;
 static int hf_exchange_rpc_server = -1;
+static int hf_exchange_failure = -1;
+static int hf_exchange_failure_layer = -1;
 
 static gint ett_exchange = -1;
 static gint ett_exchange_learned = -1;
@@ -72,6 +74,19 @@ static expert_field ei_exchange_servers_hint = EI_INIT;
 
 static dissector_handle_t exchange_handle;
 static int exchange_tap = -1;
+
+/* What failed in this frame, and the layers, one item each (so that
+ * exchange.failure.layer == "nspi" finds every such answer). */
+static void
+add_failure(proto_tree *tree, tvbuff_t *tvb, const exch_frame_traffic_t *fr)
+{
+    proto_item_set_generated(proto_tree_add_string(tree, hf_exchange_failure, tvb, 0, 0, fr->failure));
+    for (int l = 0; l < EXCH_FAIL_COUNT; l++) {
+        if (fr->layers & (1u << l))
+            proto_item_set_generated(proto_tree_add_string(tree, hf_exchange_failure_layer, tvb, 0, 0,
+                                                           exch_fail_layer_name((exch_fail_layer_t)l)));
+    }
+}
 
 static void
 add_learned(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, proto_item *top, const exch_frame_rpc_t *fr)
@@ -277,6 +292,7 @@ dissect_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
     const exch_frame_t *fr = EXCH_FRAME_PART(pinfo, exch_frame_t, EXCH_FRAME_CONV, FALSE);
     const exch_frame_rpc_t *frr = EXCH_FRAME_PART(pinfo, exch_frame_rpc_t, EXCH_FRAME_RPC, FALSE);
     const exch_frame_http_t *frh = EXCH_FRAME_PART(pinfo, exch_frame_http_t, EXCH_FRAME_HTTP, FALSE);
+    const exch_frame_traffic_t *frt = EXCH_FRAME_PART(pinfo, exch_frame_traffic_t, EXCH_FRAME_TRAFFIC, FALSE);
     if (c->role != EXCH_ROLE_NONE || (fr && (fr->decided || fr->updated)) || (frh && frh->updated))
         tap_queue_packet(exchange_tap, pinfo, c);
 
@@ -330,6 +346,8 @@ dissect_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
         proto_item *ri = proto_tree_add_string(et, hf_exchange_mapi_request_type, tvb, 0, 0, frh->request_type);
         proto_item_set_generated(ri);
     }
+    if (frt && c->role != EXCH_ROLE_NONE)
+        add_failure(et, tvb, frt);
     if (frr && frr->learned)
         add_learned(et, tvb, pinfo, top, frr);
     if (frr && frr->learn_limit)
@@ -459,6 +477,13 @@ proto_register_exchange(void)
         { &hf_exchange_rpch_peer_stream,
           { "Peer channel stream", "exchange.rpch.peer_stream", FT_UINT32, BASE_DEC, NULL, 0x0,
             "tcp.stream of the other channel of the same virtual connection", HFILL }},
+        { &hf_exchange_failure,
+          { "Failure", "exchange.failure", FT_STRING, BASE_NONE, NULL, 0x0,
+            "The answers in this frame that failed: layer, call and code "
+            "(\"nspi NspiBind MAPI_E_LOGON_FAILED (0x80040111)\", \"dcerpc FAULT ...\", \"http 503\")", HFILL }},
+        { &hf_exchange_failure_layer,
+          { "Failed at", "exchange.failure.layer", FT_STRING, BASE_NONE, NULL, 0x0,
+            "A layer an answer in this frame failed at: dcerpc, nspi, emsmdb, http or mapi-http", HFILL }},
         { &hf_exchange_mapi_request_type,
           { "MAPI/HTTP request type", "exchange.mapi.request_type", FT_STRING, BASE_NONE, NULL, 0x0,
             "X-RequestType of the MAPI/HTTP request in this frame (Connect, Execute, NotificationWait, Bind, ...)",

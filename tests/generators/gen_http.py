@@ -62,6 +62,9 @@ Scenarios (one capture each, named <scenario>.pcap or .pcapng; see test-captures
                         Connect (200), Execute answered 503 Service Unavailable, Execute (200);
                         conn 2: POST /EWS/Exchange.asmx with NTLM: the NEGOTIATE answered 401 with a
                         CHALLENGE, the AUTHENTICATE answered 500 (a SOAP fault), a third POST 200
+    mapi-http-error-code  port 80, Host mail.contoso.com, one connection: POST /mapi/emsmdb/ Connect
+                        (200), Execute answered 500 Internal Server Error carrying X-ResponseCode: 1
+                        (one failed request, two layers saying so), Execute (200)
     mapi-http-two-backends  port 80, Host mail.contoso.com, one Outlook, front end EXCH01 on every answer.
                         conn 1: POST /mapi/emsmdb/?MailboxId=<alice>: Connect, Execute answered by back
                                 end EXCH02, a second Execute by EXCH03 (the mailbox moved meanwhile)
@@ -1024,6 +1027,30 @@ def exchange_failing():
     assert statuses == [401, 500, 200], statuses
 
 
+def error_code_app(conn):
+    """/mapi/: the first Execute is answered 500 with X-ResponseCode 1 (Unknown Failure, MS-OXCMAPIHTTP
+    2.2.2.2.3), every other request as mapi_app answers it."""
+    executes, sequence = 0, 0
+    while (req := conn.read_request()) is not None:
+        executes += req.header('X-RequestType') == 'Execute'
+        if executes == 1 and req.header('X-RequestType') == 'Execute':
+            number = int(req.header('X-RequestId').rsplit(':', 1)[1])
+            conn.send(response('500 Internal Server Error', [
+                ('Content-Type', 'text/html'), ('Server', 'Microsoft-IIS/10.0'),
+                ('request-id', f'{number:08x}-9c1d-4e2f-8a3b-4c5d6e7f8091'), ('X-FEServer', 'EXCH01'),
+                ('X-RequestType', 'Execute'), ('X-ResponseCode', '1'), ('Date', DATE)], UNAVAILABLE))
+            continue
+        sequence += 1
+        mapi_success(conn, req, sequence)
+
+
+def mapi_error_code():
+    mailbox = MapiClient(open_http(MAIL_HOST, 80, None), 'emsmdb', 1, itertools.count(1))
+    statuses = [mailbox.call(kind).status for kind in ('Connect', 'Execute', 'Execute')]
+    mailbox.conn.close()
+    assert statuses == [200, 500, 200], statuses
+
+
 # ------------------------------------------------------------ what the server's answer shows
 
 NGINX = [('Server', 'nginx/1.22.1'), ('Date', DATE)]
@@ -1210,7 +1237,7 @@ def main(argv):
                  'ews-autodiscover', 'ews-autodiscover-nokeys', 'oab-download', 'oab-lookalike-negative',
                  'https-browsing-negative',
                  'http-lookalike-negative', 'sni-lookalike-negative', 'exchange-online-nokeys',
-                  'http-server-errors', 'mapi-http-two-backends', 'http-answers', 'rpc-http-kerberos']
+                  'http-server-errors', 'mapi-http-error-code', 'mapi-http-two-backends', 'http-answers', 'rpc-http-kerberos']
     wanted = set(argv) or set(scenarios)
     unknown = wanted - set(scenarios)
     if unknown:
@@ -1261,6 +1288,8 @@ def main(argv):
                      (None, 'exchange-online-nokeys.pcap'))
     if 'http-server-errors' in wanted:
         write('http-server-errors.pcap', record(exchange_failing, 80, failing_exchange_app))
+    if 'mapi-http-error-code' in wanted:
+        write('mapi-http-error-code.pcap', record(mapi_error_code, 80, error_code_app))
     if 'mapi-http-two-backends' in wanted:
         write('mapi-http-two-backends.pcap', record(mapi_two_backends, 80, two_backends_app))
     if 'rpc-http-kerberos' in wanted:

@@ -40,6 +40,11 @@ Scenarios (one capture each; see test-captures/README.md):
                    NspiQueryRows answered with a FAULT (rpc_s_access_denied); 59531: BIND EMSMDB,
                    EcDoConnectEx, a call with opnum 99 answered with a FAULT (nca_s_op_rng_error),
                    EcDoRpcExt2 answered with a FAULT (rpc_s_access_denied)
+    nspi-logon-failed  135: ept_map NSPI, EMSMDB -> 59532/59531; 59532: BIND NSPI, NspiBind answered
+                   MAPI_E_LOGON_FAILED (0x80040111), NspiBind again answered 0; 59531: BIND EMSMDB,
+                   EcDoConnectEx answered 0, EcDoRpcExt2 answered ecRpcFormat (0x000004B6),
+                   EcDoDisconnect answered 0 (well-formed MS-OXCRPC / MS-NSPI answer stubs)
+    nspi-logon-ok  negative twin: the same calls, every one answered 0
 
 Captures that begin mid-conversation: the recording is cut where the client marks it (mark_cut), so
 every frame before that moment (handshakes, BINDs, the first EPM lookup) is gone, as when a capture
@@ -547,6 +552,95 @@ def faults(host):
     dce.disconnect()
 
 
+# ------------------------------------------- return codes of EMSMDB and NSPI calls
+
+MAPI_E_LOGON_FAILED = 0x80040111    # MS-OXCDATA 2.4.1 (ecLoginFailure)
+EC_RPC_FORMAT = 0x000004B6          # MS-OXCDATA 2.4.2 ecRpcFormat: the request buffer is malformed
+
+
+def nspi_bind_answer(code):
+    """NspiBind's answer (MS-NSPI 3.1.4.1.1) as impacket builds it; a failed bind returns a null handle."""
+    def make():
+        resp = nspi.NspiBindResponse()
+        resp['pServerGuid'] = NULL
+        resp['contextHandle']['context_handle_attributes'] = 0
+        resp['contextHandle']['context_handle_uuid'] = (b'\x5e' if code == 0 else b'\x00') * 16
+        resp['ErrorCode'] = code
+        return resp.getData()
+    return make
+
+
+def ndr_string(text):
+    """A unique pointer to a conformant varying NUL-terminated 8-bit string, 4-byte aligned after."""
+    raw = text.encode() + b'\x00'
+    out = struct.pack('<IIII', 0x20000, len(raw), 0, len(raw)) + raw
+    return out + b'\x00' * ((4 - len(out) % 4) % 4)
+
+
+def ec_do_connect_ex_answer(code):
+    """EcDoConnectEx's answer (MS-OXCRPC 3.1.4.1): session handle, polling and retry figures, the DN
+    prefix and display name, server and best versions, time stamp, an empty auxiliary buffer and its
+    size, then the return code."""
+    def make():
+        stub = b'\x00' * 4 + b'\x3c' * 16                 # pcxh
+        stub += struct.pack('<III', 60000, 6, 10000)          # pcmsPollsMax, pcRetry, pcmsRetryDelay
+        stub += struct.pack('<HH', 0x12, 0)                   # picxr, padding
+        stub += ndr_string('/o=Contoso/ou=Exchange Administrative Group/cn=Recipients')
+        stub += ndr_string('Alice')
+        stub += struct.pack('<HHH', 14, 3, 8158) + struct.pack('<HHH', 14, 3, 8158)
+        stub += struct.pack('<I', 0x5a3c0001)                 # pulTimeStamp
+        stub += struct.pack('<III', 0, 0, 0)                  # rgbAuxOut: max 0, offset 0, actual 0
+        stub += struct.pack('<I', 0)                          # pcbAuxOut
+        return stub + struct.pack('<I', code)
+    return make
+
+
+def ec_do_rpc_ext2_answer(code):
+    """EcDoRpcExt2's answer (MS-OXCRPC 3.1.4.2): handle, flags, an empty rgbOut and its size, an
+    empty rgbAuxOut and its size, the server's processing time, then the return code."""
+    def make():
+        stub = b'\x00' * 4 + b'\x3c' * 16                 # pcxh
+        stub += struct.pack('<I', 0)                          # pulFlags
+        stub += struct.pack('<III', 0, 0, 0) + struct.pack('<I', 0)   # rgbOut, pcbOut
+        stub += struct.pack('<III', 0, 0, 0) + struct.pack('<I', 0)   # rgbAuxOut, pcbAuxOut
+        stub += struct.pack('<I', 3)                          # pulTransTime
+        return stub + struct.pack('<I', code)
+    return make
+
+
+def ec_do_disconnect_answer(code):
+    """EcDoDisconnect's answer (MS-OXCRPC 3.1.4.3): the (now null) handle and the return code."""
+    return lambda: b'\x00' * 20 + struct.pack('<I', code)
+
+
+def return_codes(nspi_first, rpc_ext2):
+    """The answers of the nspi-logon-* scenarios: the first NspiBind's and EcDoRpcExt2's codes."""
+    binds = iter([nspi_first, 0])
+    return {(NSPI, 0): lambda: nspi_bind_answer(next(binds, 0))(),
+            (EMSMDB, 10): ec_do_connect_ex_answer(0), (EMSMDB, 11): ec_do_rpc_ext2_answer(rpc_ext2),
+            (EMSMDB, 1): ec_do_disconnect_answer(0)}
+
+
+def nspi_logon(host):
+    """NspiBind answered (first with the scenario's code), then again; EcDoConnectEx, EcDoRpcExt2,
+    EcDoDisconnect on the mailbox port."""
+    ab_port, mdb_port = epm_lookup(host, (NSPI, EMSMDB))
+    ab = dce_to(host, ab_port)
+    ab.bind(NSPI)
+    for _ in range(2):
+        try:
+            nspi.hNspiBind(ab)
+        except DCERPCException as e:       # impacket raises a non-zero ErrorCode by name
+            assert 'MAPI_E_LOGON_FAILED' in str(e) or '0x80040111' in str(e), e
+    ab.disconnect()
+    mdb = dce_to(host, mdb_port)
+    mdb.bind(EMSMDB)
+    ec_do_connect_ex(mdb)
+    rpc_call(mdb, 11, b'\x00' * 20 + struct.pack('<IIII', 0, 0, 0, 0x8008) + struct.pack('<III', 0, 0, 0))
+    rpc_call(mdb, 1, b'\x00' * 4 + b'\x3c' * 16)
+    mdb.disconnect()
+
+
 # ------------------------------------------------ captures that begin mid-conversation
 
 CUT = []    # the moment (time.time()) the scenario's capture is to begin; see cut()
@@ -814,7 +908,8 @@ def main(argv):
     wanted = set(argv) or {'outlook-start', 'late-start', 'bind-no-epm', 'static-ports', 'static-ports-no-epm',
                            'malformed-bind', 'ipv6', 'contradicted', 'negative', 'faults', 'late-epm',
                            'late-epm-negative', 'bind-elsewhere', 'bind-elsewhere-negative', 'unexplained-port',
-                           'unexplained-port-negative', 'port-reuse-late', 'bind-refused'}
+                           'unexplained-port-negative', 'port-reuse-late', 'bind-refused', 'nspi-logon-failed',
+                           'nspi-logon-ok'}
     if wanted & {'outlook-start', 'late-start', 'bind-no-epm'}:
         start = rewrite(record(outlook_start, 4), 4)
         if 'outlook-start' in wanted:
@@ -844,6 +939,11 @@ def main(argv):
         write('rpc-tcp-negative.pcap', rewrite(record(negative, 4), 4))
     if 'faults' in wanted:
         write('rpc-tcp-faults.pcap', rewrite(record(faults, 4, answers=FAULTED), 4))
+    if 'nspi-logon-failed' in wanted:
+        write('rpc-tcp-nspi-logon-failed.pcap',
+              rewrite(record(nspi_logon, 4, answers=return_codes(MAPI_E_LOGON_FAILED, EC_RPC_FORMAT)), 4))
+    if 'nspi-logon-ok' in wanted:
+        write('rpc-tcp-nspi-logon-ok.pcap', rewrite(record(nspi_logon, 4, answers=return_codes(0, 0)), 4))
     midstream = {
         'late-epm': late_epm((NSPI, EMSMDB)),
         'late-epm-negative': late_epm((SAMR, LSARPC)),

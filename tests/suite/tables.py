@@ -4,11 +4,11 @@ Nothing here asserts what a capture must show (that is in expectations.py's data
 """
 
 # The order the GUI dialog shows: role, process and client first, Evidence before the short Stream.
-HEADER = ['Role', 'Process', 'Client', 'Server', 'Transport', 'Confidence', 'Requests', 'Failures', 'Avg response (ms)',
-          'Start (s)', 'Duration (s)', 'Frames', 'Bytes', 'Front end', 'Back end', 'Interface', 'RPC target', 'Decided in',
-          'Evidence', 'Stream']
-ROLE, PROCESS, CLIENT, SERVER, TRANSPORT, CONF, REQUESTS, FAILURES, AVG_RESPONSE, START, DURATION, FRAMES, BYTES, \
-    FRONTEND, BACKEND, IFACE, TARGET, DECIDED, EVIDENCE, STREAM = range(len(HEADER))
+HEADER = ['Role', 'Process', 'Client', 'Server', 'Transport', 'Confidence', 'Requests', 'Failures', 'Failed at',
+          'Avg response (ms)', 'Start (s)', 'Duration (s)', 'Frames', 'Bytes', 'Front end', 'Back end', 'Interface',
+          'RPC target', 'Decided in', 'Evidence', 'Stream']
+ROLE, PROCESS, CLIENT, SERVER, TRANSPORT, CONF, REQUESTS, FAILURES, FAILED_AT, AVG_RESPONSE, START, DURATION, FRAMES, \
+    BYTES, FRONTEND, BACKEND, IFACE, TARGET, DECIDED, EVIDENCE, STREAM = range(len(HEADER))
 
 ROLES = ['mailbox', 'directory', 'rpc-in', 'rpc-out', 'ews', 'autodiscover', 'oab', 'endpoint-mapper', 'unknown']
 CLIENTS_HEADER = ['Process', 'PID', 'Host', 'Source'] + ROLES + ['Total', 'Back ends']

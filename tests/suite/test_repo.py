@@ -155,7 +155,7 @@ def test_each_frame_record_has_one_writer():
     """A frame's records are created (and so written) only by the file each key names as its writer."""
     header = (REPO / 'plugin' / 'exchange.h').read_text()
     owner = dict(re.findall(r'(EXCH_FRAME_\w+),?\s*/\* \w+, written by (\w+)\.c \*/', header))
-    assert set(owner) == {'EXCH_FRAME_CONV', 'EXCH_FRAME_RPC', 'EXCH_FRAME_HTTP'}
+    assert set(owner) == {'EXCH_FRAME_CONV', 'EXCH_FRAME_RPC', 'EXCH_FRAME_HTTP', 'EXCH_FRAME_TRAFFIC'}
     writers = {}
     for p in sorted((REPO / 'plugin').glob('*.c')):
         for key in re.findall(r'EXCH_FRAME_PART\(\s*pinfo,\s*\w+,\s*(EXCH_FRAME_\w+),\s*TRUE\s*\)', p.read_text()):

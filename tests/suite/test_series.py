@@ -39,24 +39,39 @@ FOREIGN = {
     'tls.handshake.type': UINT, 'tls.handshake.extensions.supported_version': UINT,
     'frame.comment': STRING, 'pktap.pid': UINT, 'pktap.cmdname': STRING,
     'dns.qry.name': STRING, 'dns.a': {'FT_IPv4'}, 'dns.aaaa': {'FT_IPv6'},
+    'dcerpc.cn_status': UINT, 'dcerpc.stub_data': {'FT_BYTES'},
+    'nspi.opnum': UINT, 'nspi.MAPISTATUS_status': UINT, 'mapi.opnum': UINT,
 }
+# The return code of an EMSMDB call has another name from 4.4 on (exchange_compat.h EXCH_MAPI_RETURN_FIELD).
+MAPI_RETURN = {'4.0': 'mapi.MAPISTATUS_status'}
+MAPI_RETURN_LATER = 'mapi.werror'
+
+
+def foreign():
+    """FOREIGN with the names this series uses."""
+    return {**FOREIGN, MAPI_RETURN.get(series(), MAPI_RETURN_LATER): UINT}
 
 
 def test_every_foreign_field_has_a_type_we_read(tshark):
-    types = {}
+    wanted, types = foreign(), {}
     for line in tshark.out('-G', 'fields').splitlines():
         cols = line.split('\t')
-        if cols[0] == 'F' and cols[2] in FOREIGN:
+        if cols[0] == 'F' and cols[2] in wanted:
             types.setdefault(cols[2], set()).add(cols[3])
-    assert set(types) == set(FOREIGN), f'not registered in {series()}: {set(FOREIGN) - set(types)}'
-    wrong = {name: t for name, t in types.items() if not t <= FOREIGN[name]}
+    assert set(types) == set(wanted), f'not registered in {series()}: {set(wanted) - set(types)}'
+    wrong = {name: t for name, t in types.items() if not t <= wanted[name]}
     assert not wrong, f'Wireshark {series()} changed the type of {wrong}'
 
 
 def test_foreign_field_list_matches_the_plugin():
     """The list above is the plugin's own list, so a new foreign field gets its type checked too."""
     source = (REPO / 'plugin' / 'exchange_fields.c').read_text()
-    assert set(re.findall(r'\.name = "([a-z0-9_.]+)"', source)) == set(FOREIGN)
+    compat = (REPO / 'plugin' / 'exchange_compat.h').read_text()
+    names = set(re.findall(r'\.name = "([A-Za-z0-9_.]+)"', source))
+    assert re.findall(r'\.name = (EXCH_\w+_FIELD)', source) == ['EXCH_MAPI_RETURN_FIELD']
+    per_series = set(re.findall(r'#define EXCH_MAPI_RETURN_FIELD "([A-Za-z0-9_.]+)"', compat))
+    assert per_series == {*MAPI_RETURN.values(), MAPI_RETURN_LATER}
+    assert names == set(FOREIGN)
 
 
 def variants():
