@@ -16,6 +16,7 @@
 #ifndef EXCHANGE_H
 #define EXCHANGE_H
 
+#include <math.h>
 #include <wireshark.h>
 #include <epan/packet.h>
 #include <epan/address.h>
@@ -256,6 +257,17 @@ typedef struct exch_conv_s {
     exch_traffic_state_t traffic;
     exch_proc_state_t    proc;
 } exch_conv_t;
+
+/* Seconds between two connections' first frames, whichever came first: how
+ * close together a one-way pair opened (exchange_tls.c pairs them,
+ * exchange_hint.c tells of them). */
+static inline double
+exch_conv_start_gap(const exch_conv_t *a, const exch_conv_t *b)
+{
+    nstime_t d;
+    nstime_delta(&d, &a->start, &b->start);
+    return fabs(nstime_to_sec(&d));
+}
 
 /* Write access to the evidence files' parts of one conversation, handed
  * out by exch_conv_get() to the first pass's caller of their entry points. */

@@ -25,7 +25,6 @@
 #define WS_LOG_DOMAIN "exchange"
 #include "exchange.h"
 
-#include <math.h>
 
 #include <epan/to_str.h>
 
@@ -194,14 +193,6 @@ count(packet_info *pinfo, const exch_conv_t *c, hint_conv_t *h)
     check_names(pinfo, name, autodiscover_above(name));
 }
 
-static double
-start_gap(const exch_conv_t *a, const exch_conv_t *b)
-{
-    nstime_t d;
-    nstime_delta(&d, &a->start, &b->start);
-    return fabs(nstime_to_sec(&d));
-}
-
 static gboolean
 undecided(const exch_conv_t *c)
 {
@@ -233,7 +224,7 @@ pair(packet_info *pinfo, const exch_conv_t *c, const hint_conv_t *h)
         const exch_conv_t *o = exch_conv_find(GPOINTER_TO_UINT(wmem_list_frame_data(f)) - 1);
         if (!o || !undecided(o))
             continue;
-        double gap = start_gap(c, o);
+        double gap = exch_conv_start_gap(c, o);
         if (gap <= best_gap) {
             best = o;
             best_gap = gap;

@@ -27,7 +27,6 @@
 #define WS_LOG_DOMAIN "exchange"
 #include "exchange.h"
 
-#include <math.h>
 
 #include <epan/to_str.h>
 #include <wsutil/inet_addr.h>
@@ -284,14 +283,6 @@ flow_of(const exch_tls_state_t *t)
     return EXCH_ROLE_NONE;
 }
 
-static double
-start_gap(const exch_conv_t *a, const exch_conv_t *b)
-{
-    nstime_t d;
-    nstime_delta(&d, &a->start, &b->start);
-    return fabs(nstime_to_sec(&d));
-}
-
 /* One-way data alone also fits an upload or a download (an EWS attachment,
  * an OAB file); RPC/HTTP opens its two channels together.  So a one-way
  * connection is called a channel only with an opposite one-way partner to
@@ -308,7 +299,7 @@ flow_pair(const exch_conv_t *c)
         if (o == c || o->tls.flow == t->flow || o->server.port != c->server.port ||
             !addresses_equal(&o->server.addr, &c->server.addr))
             continue;
-        double gap = start_gap(c, o);
+        double gap = exch_conv_start_gap(c, o);
         if (gap <= best_gap) {
             best = o;
             best_gap = gap;
@@ -405,7 +396,7 @@ host_evidence(const exch_conv_t *c, const char *why, wmem_allocator_t *scope, ex
                                       "(client %" PRIu64 " B, server %" PRIu64 " B so far), and stream %u to the "
                                       "same server, opened %.3f s apart, runs the other way: as an RPC/HTTP %s channel",
                                       why, in ? "client" : "server", t->app_bytes[0], t->app_bytes[1],
-                                      c->flow_peer->stream, start_gap(c, c->flow_peer), in ? "IN" : "OUT");
+                                      c->flow_peer->stream, exch_conv_start_gap(c, c->flow_peer), in ? "IN" : "OUT");
     }
     return TRUE;
 }
