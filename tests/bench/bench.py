@@ -188,14 +188,15 @@ def role_totals(text):
     cols, tot, rows = None, None, 0
     for line in text.splitlines():
         parts = [p.strip() for p in line.strip().rstrip('|').split('|')]
-        if parts[0] == 'Host':
+        if 'Source' in parts and 'Total' in parts:      # the header: Process, PID, Host, Source, roles, Total, ...
             cols = parts
-            tot = dict.fromkeys(cols[4:-1], 0)
+            roles = cols[cols.index('Source') + 1:cols.index('Total') + 1]
+            tot = dict.fromkeys(roles, 0)
             continue
-        if cols and len(parts) == len(cols) and parts[-1].isdigit():
+        if cols and len(parts) == len(cols) and parts[cols.index('Total')].isdigit():
             rows += 1
-            for c, v in zip(cols[4:-1], parts[4:-1]):
-                tot[c] += int(v)
+            for c in roles:
+                tot[c] += int(parts[cols.index(c)])
     return (tot or {}), rows
 
 

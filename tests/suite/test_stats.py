@@ -4,8 +4,8 @@ import pytest
 from expectations import HTTP as HTTP_EXPECTED
 from expectations import RPC_TCP as EXPECTED
 from expectations import ident
-from tables import (CONF, DECIDED, FAILURES, IFACE, PROCESS, REQUESTS, ROLE, STREAM, TARGET, TRANSPORT, clients,
-                    conns_table)
+from tables import (BACKEND, CLIENT, CONF, DECIDED, EVIDENCE, FAILURES, FRONTEND, IFACE, PROCESS, REQUESTS, ROLE,
+                    SERVER, STREAM, TARGET, TRANSPORT, clients, conns_table)
 
 
 @pytest.mark.parametrize('two_pass', [False, True], ids=['single-pass', 'two-pass'])
@@ -57,9 +57,10 @@ def test_referral_and_oab_rows(tshark):
 def test_row_carries_endpoints_and_evidence(tshark):
     rows = conns_table(tshark, 'rpc-tcp-ipv6.pcap', '-2')
     row = rows[4]
-    assert row[:CONF + 1] == ['4', '[2001:db8:2::56]:50705', '[2001:db8:2::50]:59531', '-', '-', '-', 'mailbox',
-                              'rpc-tcp', 'EMSMDB', '-', 'learned']
-    assert row[DECIDED:] == ['49', 'ept_map answer in frame 13 mapped EMSMDB to [2001:db8:2::50]:59531']
+    cells = (STREAM, CLIENT, SERVER, FRONTEND, BACKEND, PROCESS, ROLE, TRANSPORT, IFACE, TARGET, CONF, DECIDED, EVIDENCE)
+    assert [row[c] for c in cells] == ['4', '[2001:db8:2::56]:50705', '[2001:db8:2::50]:59531', '-', '-', '-',
+                                       'mailbox', 'rpc-tcp', 'EMSMDB', '-', 'learned', '49',
+                                       'ept_map answer in frame 13 mapped EMSMDB to [2001:db8:2::50]:59531']
 
 
 def test_display_filter_selects_connections(tshark):
