@@ -30,6 +30,8 @@ FIELDS = [
     ('exchange.rpc.target_evidence', 'FT_STRING'),
     ('exchange.rpch.cookie', 'FT_GUID'),
     ('exchange.rpch.peer_stream', 'FT_UINT32'),
+    ('exchange.failure', 'FT_STRING'),
+    ('exchange.failure.layer', 'FT_STRING'),
     ('exchange.mapi.request_type', 'FT_STRING'),
     ('exchange.client.application', 'FT_STRING'),
     ('exchange.mailbox', 'FT_STRING'),
