@@ -327,6 +327,12 @@ typedef struct {
     guint32       layers;       /* ... and their layers (bit per exch_fail_layer_t) */
 } exch_frame_traffic_t;
 
+/* ---- exchange_activation.c: does anything read the plugin's output in this run? ---- */
+extern exch_pref_bool_t exch_pref_always;    /* analyse even where nothing reads the output */
+void     exch_active_start(dissector_handle_t handle, GArray *wanted, gboolean enabled);
+void     exch_active_asked(void);  /* a field looked up, a table started, Wireshark itself */
+gboolean exch_active_frame(proto_tree *tree, int proto);
+
 /* ---- exchange_fields.c: foreign fields of interest ---- */
 typedef enum {
     EXCH_F_TCP_PAYLOAD = 0,
@@ -583,6 +589,9 @@ void exch_table_empty(stat_tap_table *t);
 
 /* ---- exchange_stats.c: -z exchange,conns, -z exchange,clients, Statistics menu ---- */
 void exch_stats_register(void);
+
+/* ---- exchange_prefs.c: the preferences' names and texts ---- */
+void exch_prefs_register(int proto, void (*changed)(void));
 
 /* ---- packet-exchange.c ---- */
 void proto_register_exchange(void);

@@ -96,6 +96,7 @@ static void
 conns_init(stat_tap_table_ui *ui)
 {
     exch_table_init(ui, conns_table_name, COL_COUNT, conns_rows_clear);
+    exch_active_asked();
 }
 
 /* "OUTLOOK.EXE 4028", "OUTLOOK.EXE", "PID 4028" or "-". */
@@ -347,6 +348,7 @@ static void
 clients_init(stat_tap_table_ui *ui)
 {
     exch_table_init(ui, clients_table_name, CCOL_COUNT, clients_state_clear);
+    exch_active_asked();
 }
 
 static int

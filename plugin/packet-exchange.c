@@ -13,7 +13,6 @@
 #include "exchange.h"
 
 #include <epan/expert.h>
-#include <epan/prefs.h>
 #include <epan/tap.h>
 #include <epan/to_str.h>
 
@@ -74,6 +73,7 @@ static expert_field ei_exchange_servers_hint = EI_INIT;
 
 static dissector_handle_t exchange_handle;
 static int exchange_tap = -1;
+static void exchange_register_fields(const char *match);
 
 /* What failed in this frame, and the layers, one item each (so that
  * exchange.failure.layer == "nspi" finds every such answer). */
@@ -101,8 +101,7 @@ add_learned(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, proto_item *top
         proto_item *it = proto_tree_add_string_format_value(lt, hf_exchange_epm_learned, tvb, 0, 0, where,
                                                             "%s at %s", exch_iface_name(l->iface), where);
         proto_item_set_generated(it);
-        it = proto_tree_add_uint(lt, hf_exchange_epm_learned_port, tvb, 0, 0, l->port);
-        proto_item_set_generated(it);
+        proto_item_set_generated(proto_tree_add_uint(lt, hf_exchange_epm_learned_port, tvb, 0, 0, l->port));
         expert_add_info_format(pinfo, top, &ei_exchange_epm_learned,
                                "Endpoint mapper: %s is at %s", exch_iface_name(l->iface), where);
         /* Known only once the whole capture was read. */
@@ -116,7 +115,6 @@ add_learned(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, proto_item *top
 static void
 add_role(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const exch_conv_t *c)
 {
-    proto_item *it;
 #define GEN(x) proto_item_set_generated(x)
 /* Text that takes formatting is made only where the tree shows it or a
  * filter, column or tap reads the field (tshark -q -z ... reads none). */
@@ -160,8 +158,7 @@ add_role(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const exch_conv_t 
         GEN(proto_tree_add_string(tree, hf_exchange_backend_later, tvb, 0, 0, c->http.backend_later));
     if (c->http.rpc_server)
         GEN(proto_tree_add_string(tree, hf_exchange_rpc_server, tvb, 0, 0, c->http.rpc_server));
-    it = proto_tree_add_uint(tree, hf_exchange_stream, tvb, 0, 0, c->stream);
-    GEN(it);
+    GEN(proto_tree_add_uint(tree, hf_exchange_stream, tvb, 0, 0, c->stream));
     if (WANTED(hf_exchange_client_host))
         GEN(proto_tree_add_string(tree, hf_exchange_client_host, tvb, 0, 0, exch_attr_host(c, pinfo->pool)));
     if (c->proc.name)
@@ -238,6 +235,9 @@ add_health(packet_info *pinfo, proto_item *top, const exch_conv_t *c)
 static int
 dissect_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
+    if (!exch_active_frame(tree, proto_exchange))
+        return 0;
+    exchange_register_fields(NULL);
     /* A problem with the process map is told once, on the first frame. */
     if (pinfo->num == 1 && exch_attr_map_message()) {
         proto_item *mi = proto_tree_add_item(tree, proto_exchange, tvb, 0, 0, ENC_NA);
@@ -362,15 +362,10 @@ dissect_exchange(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
 static void
 exchange_init(void)
 {
-    /* Wanted fields make tshark build a protocol tree for every frame, and
-     * Wireshark 4.0 does not ask whether their postdissector is enabled:
-     * want them only while it is, so that disabling the protocol gives
-     * stock speed back.  Init routines run whenever a file is (re)opened or
-     * enabled protocols change, before tshark or the GUI decide on a tree.
-     * Without them the first pass builds no (or a faked) tree and the stock
-     * fields we read would be missing. */
-    gboolean enabled = proto_is_protocol_enabled(find_protocol_by_id(proto_exchange));
-    set_postdissector_wanted_hfids(exchange_handle, enabled ? exch_fields_wanted() : NULL);
+    /* Wireshark 4.0 primes a disabled postdissector's wanted fields too:
+     * a disabled plugin wants none. */
+    exch_active_start(exchange_handle, exch_fields_wanted(),
+                      proto_is_protocol_enabled(find_protocol_by_id(proto_exchange)));
     exch_rpc_init();
     exch_http_init();
     exch_tls_init();
@@ -394,9 +389,17 @@ exchange_prefs_changed(void)
     exch_attr_prefs_changed();
 }
 
-void
-proto_register_exchange(void)
+/* The fields are registered when first looked up (a filter, -e, a column,
+ * Lua): the lookup tells exchange_activation.c that something reads them. */
+static void
+exchange_register_fields(const char *match)
 {
+    static gboolean done;
+    if (match)
+        exch_active_asked();
+    if (done)
+        return;
+    done = TRUE;
     static hf_register_info hf[] = {
         { &hf_exchange_role,
           { "Role", "exchange.role", FT_STRING, BASE_NONE, NULL, 0x0,
@@ -497,8 +500,6 @@ proto_register_exchange(void)
         { &hf_exchange_tls_server_name,
           { "TLS server name", "exchange.tls.server_name", FT_STRING, BASE_NONE, NULL, 0x0,
             "Server name (SNI) of the connection's TLS ClientHello", HFILL }},
-    };
-    static hf_register_info hf_process[] = {
         { &hf_exchange_client_process,
           { "Client process", "exchange.client.process", FT_STRING, BASE_NONE, NULL, 0x0,
             "Image name of the client process that owns the connection", HFILL }},
@@ -511,10 +512,6 @@ proto_register_exchange(void)
         { &hf_exchange_client_source,
           { "Process attribution", "exchange.client.source", FT_STRING, BASE_NONE, NULL, 0x0,
             "Where the client process came from: process-map, capture-comment, pktap, header or none", HFILL }},
-    };
-    static gint *ett[] = {
-        &ett_exchange,
-        &ett_exchange_learned,
     };
     static ei_register_info ei[] = {
         { &ei_exchange_role_decided,
@@ -559,29 +556,25 @@ proto_register_exchange(void)
             "recognise them", EXPFILL }},
     };
 
-    proto_exchange = proto_register_protocol("Microsoft Exchange connection roles", "Exchange", "exchange");
     proto_register_field_array(proto_exchange, hf, array_length(hf));
-    proto_register_field_array(proto_exchange, hf_process, array_length(hf_process));
-    proto_register_subtree_array(ett, array_length(ett));
     expert_register_field_array(expert_register_protocol(proto_exchange), ei, array_length(ei));
+}
 
-    module_t *m = prefs_register_protocol(proto_exchange, exchange_prefs_changed);
-    prefs_register_bool_preference(m, "decode_learned_ports",
-        "Decode learned Exchange ports as DCE/RPC",
-        "Hand TCP ports announced by endpoint-mapper answers, and connections whose first bytes are an "
-        "Exchange BIND, to the DCE/RPC dissector (fixes Exchange on 6001-6004 being shown as X11)",
-        &exch_pref_decode_learned);
-    prefs_register_string_preference(m, "servers",
-        "Exchange servers",
-        "Host names and addresses of Exchange servers (separated by commas or blanks), so that TLS connections "
-        "Wireshark cannot decrypt are recognised; Exchange Online's front doors are known already",
-        &exch_pref_servers);
-    prefs_register_filename_preference(m, "process_map",
-        "Process map file",
-        "A text file saved on the client: tasklist, netstat -ano, Get-NetTCPConnection, Get-Process or ss -tnp "
-        "output, in any mix (UTF-8 or UTF-16). Connections are attributed to the processes it names",
-        &exch_pref_process_map, FALSE);
+void
+proto_register_exchange(void)
+{
+    static gint *ett[] = { &ett_exchange, &ett_exchange_learned };
+    proto_exchange = proto_register_protocol("Microsoft Exchange connection roles", "Exchange", "exchange");
+    proto_register_subtree_array(ett, array_length(ett));
+    /* Wireshark and sharkd may read the plugin's output at any time (a filter
+     * typed, a dialog opened once the file is loaded): they always analyse. */
+    const char *prg = g_get_prgname() ? g_get_prgname() : "";
+    if (g_ascii_strcasecmp(prg, "wireshark") == 0 || g_ascii_strcasecmp(prg, "sharkd") == 0)
+        exchange_register_fields(prg);
+    else
+        proto_register_prefix("exchange", exchange_register_fields);
 
+    exch_prefs_register(proto_exchange, exchange_prefs_changed);
     exch_conv_init(proto_exchange);
     exchange_handle = register_dissector("exchange", dissect_exchange, proto_exchange);
     register_postdissector(exchange_handle);
