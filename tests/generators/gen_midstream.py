@@ -13,6 +13,12 @@ stacks) with editcap, keeping a frame range, so the kept connections begin mid-s
                                  connection from its NspiBind call on (handshake and BIND cut), then
                                  the whole EMSMDB connection to another port of the same server (its
                                  BIND proves the server Exchange), and the closing frames
+    rpc-tcp-bind-first-frame     rpc-tcp-outlook-start.pcap frames 18-66: the capture's first frame is
+                                 the RFR connection's BIND (its handshake cut), so the evidence that
+                                 decides a role is in frame 1, where tshark decides whether the
+                                 plugin is wanted at all
+    rpc-tcp-bind-first-frame-negative  its negative twin: rpc-tcp-negative.pcap frames 16-50, frame 1
+                                 is a BIND to SAMR, the rest SAMR, LSARPC and a near-miss of EMSMDB
     rpc-http-midstream-nokeys    rpc-http-outlook-nokeys.pcap frames 23-46, 90-93 and 95-97: the first
                                  virtual connection's IN and OUT channels after both TLS handshakes
                                  (no ClientHello, no SNI), then their closing frames
@@ -60,6 +66,8 @@ MAC_CLIENT, MAC_GATEWAY = '00:15:5d:02:00:56', '00:15:5d:02:00:01'
 CUTS = {
     'rpc-tcp-midstream.pcap': ('rpc-tcp-outlook-start.pcap', ['45-66']),
     'rpc-tcp-other-port-bind.pcap': ('rpc-tcp-outlook-start.pcap', ['36-48', '58-59', '61-64']),
+    'rpc-tcp-bind-first-frame.pcap': ('rpc-tcp-outlook-start.pcap', ['18-66']),
+    'rpc-tcp-bind-first-frame-negative.pcap': ('rpc-tcp-negative.pcap', ['16-50']),
     'rpc-http-midstream-nokeys.pcap': ('rpc-http-outlook-nokeys.pcap', ['23-46', '90-93', '95-97']),
     'mapi-http-midstream-nokeys.pcap': ('mapi-http-outlook-nokeys.pcap', ['39-71']),
 }
