@@ -1,8 +1,4 @@
 """The module loads in tshark and registers what users rely on."""
-import re
-
-import pytest
-
 from conftest import project_version, series
 
 FIELDS = [
@@ -91,21 +87,3 @@ def test_disabled_protocol_adds_nothing(tshark):
     assert tshark.frames('rpc-tcp-outlook-start.pcap', 'exchange', '-2', '--disable-protocol', 'exchange') == []
 
 
-def builds_tree(tshark, *extra):
-    """tshark's own answer (its debug log) to "does this run build a protocol tree?"."""
-    err = tshark.run('-q', '-r', 'mapi-http-outlook.pcapng', '--log-level', 'debug', *extra).stderr
-    answers = re.findall(r'create_proto_tree = (TRUE|FALSE)', err)
-    assert answers, 'tshark no longer logs its create_proto_tree decision'
-    return answers[-1] == 'TRUE'
-
-
-def test_disabled_protocol_costs_no_tree(tshark):
-    """A postdissector's wanted fields make tshark build a tree for every frame; disabled, the
-    plugin wants none, so a stock statistic runs as without the plugin."""
-    if series() != '4.0':
-        pytest.skip(f'tshark {series()} no longer logs its create_proto_tree decision (4.0 does); '
-                    'the cost on newer series is measured by the benchmark')
-    assert builds_tree(tshark, '-z', 'conv,tcp')
-    assert not builds_tree(tshark, '-z', 'conv,tcp', '--disable-protocol', 'exchange')
-    assert not builds_tree(tshark, '-z', 'exchange,clients', '--disable-protocol', 'exchange')
-    assert builds_tree(tshark, '-z', 'exchange,clients')

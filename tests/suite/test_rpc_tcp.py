@@ -10,6 +10,7 @@ from expectations import RPC_TCP as EXPECTED
 
 CERTAIN, LEARNED = 'certain', 'learned'
 
+ALWAYS = ('-o', 'exchange.always_analyse:TRUE')
 CONV_FIELDS = ['tcp.stream', 'exchange.role', 'exchange.interface', 'exchange.confidence',
                'exchange.decided_in']
 
@@ -144,7 +145,8 @@ def protocols(tshark, capture, *extra):
 @pytest.mark.parametrize('capture', sorted(EXPECTED))
 def test_stock_dissection_unchanged_except_learned_ports(tshark, capture):
     stock = protocols(tshark, capture, '--disable-protocol', 'exchange')
-    mine = protocols(tshark, capture)
+    assert protocols(tshark, capture) == stock      # a run that names nothing of the plugin's is stock
+    mine = protocols(tshark, capture, *ALWAYS)
     changed = sorted(n for n in stock if stock[n] != mine[n])
     if capture == 'rpc-tcp-static-ports.pcap':
         # Every data frame on 6001/6004: X11 in stock 4.0, DCE/RPC after the ept_map answers.
@@ -165,15 +167,19 @@ def test_stock_dissection_unchanged_except_learned_ports(tshark, capture):
 
 
 def test_learned_ports_are_no_longer_x11(tshark):
+    """Where the plugin works (here named by its preference; Wireshark always), learned ports decode as
+    DCE/RPC; a run that reads nothing of the plugin keeps stock decoding (test_activation.py)."""
     capture = 'rpc-tcp-static-ports.pcap'
-    assert tshark.frames(capture, 'x11', '-2', '--disable-protocol', 'exchange') != []
-    assert tshark.frames(capture, 'x11', '-2') == []
-    assert len(tshark.frames(capture, 'nspi', '-2')) == 2
+    stock = tshark.frames(capture, 'x11', '-2', '--disable-protocol', 'exchange')
+    assert stock != []
+    assert tshark.frames(capture, 'x11', '-2', *ALWAYS) == []
+    assert len(tshark.frames(capture, 'nspi', '-2', *ALWAYS)) == 2
+    assert tshark.frames(capture, 'x11', '-2') == stock
 
 
 def test_preference_keeps_stock_decoding_and_the_roles(tshark):
     capture = 'rpc-tcp-static-ports.pcap'
-    off = ('-o', 'exchange.decode_learned_ports:FALSE')
+    off = ('-o', 'exchange.decode_learned_ports:FALSE', *ALWAYS)
     assert tshark.frames(capture, 'x11', '-2', *off) == tshark.frames(capture, 'x11', '-2', '--disable-protocol',
                                                                      'exchange')
     assert conversations(tshark, capture, *off) == EXPECTED[capture]
@@ -184,7 +190,8 @@ def test_preference_keeps_stock_decoding_and_the_roles(tshark):
 def test_malformed_bind_is_reported_once_and_state_survives(tshark):
     capture = 'rpc-tcp-malformed-bind.pcap'
     assert tshark.frames(capture, 'exchange.bad_bind', '-2') == [14]
-    expert = tshark.out('-r', capture, '-2', '-q', '-z', 'expert,warn')
+    # -2 -z expert alone builds no tree on the first pass: nothing there names the plugin (README)
+    expert = tshark.out('-r', capture, '-2', '-q', '-z', 'expert,warn', *ALWAYS)
     assert 'Malformed DCE/RPC BIND in a connection no stock dissector decoded' in expert
     assert conversations(tshark, capture) == EXPECTED[capture]
 
