@@ -12,7 +12,8 @@
  *     rule, Lua): the fields are registered only when first looked up, and
  *     that lookup is the sign;
  *   - on the first frame a tree is built for: a printed tree (-V, -O,
- *     PDML, JSON), a filter on the protocol itself, or the expert tap.
+ *     PDML, JSON), a filter on the protocol itself or on expert infos
+ *     (_ws.expert), or the expert tap.
  * Otherwise the postdissector returns at once and tshark runs as stock.
  * The decision is taken once per file, before its first frame's evidence.
  *
@@ -126,7 +127,9 @@ exch_active_frame(proto_tree *tree, int proto)
     unprime();
     decided = TRUE;
     int expert = find_tap_id("expert");
+    header_field_info *expert_fields = proto_registrar_get_byname("_ws.expert");
     if (tree && (PTREE_DATA(tree)->visible || proto_registrar_get_nth((guint)proto)->ref_type != HF_REF_TYPE_NONE ||
+                 (expert_fields && expert_fields->ref_type != HF_REF_TYPE_NONE) ||
                  (expert >= 0 && have_tap_listener(expert))))
         want();
     return active;

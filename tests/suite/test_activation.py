@@ -35,6 +35,8 @@ READERS = {
     'PDML': ('-T', 'pdml'),
     'custom column': ('-o', 'gui.column.format:"No.","%m","Role","%Cus:exchange.role:0:R"'),
     'expert tap filtered on the protocol': ('-q', '-z', 'expert,exchange'),
+    'expert infos in a filter, -2': ('-2', '-Y', '_ws.expert', '-T', 'fields', '-e', 'frame.number',
+                                     '-e', '_ws.expert.message'),
 }
 # Runs that read nothing of it: stock output, stock cost.
 UNUSED = {

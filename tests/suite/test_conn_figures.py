@@ -38,7 +38,10 @@ def values(cell):
 
 def stock_figures(tshark, capture):
     """{tcp.stream: {start, duration, frames, bytes, times}} from stock fields, by the plugin's definition."""
-    rows = tshark.fields(capture, FIELDS, '-2', '-o', 'tcp.calculate_timestamps:TRUE')
+    # Stock fields as dissected where the plugin works (learned ports decode as DCE/RPC there): this run
+    # names none of its fields, so the preference makes it work.
+    rows = tshark.fields(capture, FIELDS, '-2', '-o', 'tcp.calculate_timestamps:TRUE',
+                         '-o', 'exchange.always_analyse:TRUE')
     capture_start = seconds(rows[0][2])
     streams = {}
     for number, stream, epoch, rel, length, tcp_rel, codes, http_times, ptypes, rpc_times in rows:
