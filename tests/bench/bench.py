@@ -1,31 +1,23 @@
 #!/usr/bin/python3
 """Time tshark with and without the exchange plugin on the benchmark captures.
 
-Runs, interleaved (a, b, c, d, a, b, c, d, ...), --reps repetitions of each mode over
-the 1x and 2x captures written by gen_bench.py:
+Runs, interleaved (b, B, h, H, ..., b, B, ...), --reps repetitions of each mode (MODES below) over the
+captures gen_bench.py writes.  Upper-case modes are STOCK: tshark with no plugin loaded at all (an empty
+WIRESHARK_PLUGIN_DIR), the baseline of every ratio with a target (issue 15):
 
-  (a) tshark -q -r F --disable-protocol exchange     plugin loaded, disabled
-  (b) tshark -q -r F -z conv,tcp                     plugin loaded, a stock statistic
-  (c) tshark -q -r F -z exchange,clients             the plugin's statistic, single pass
-  (d) tshark -2 -q -r F -z exchange,clients          the same, two passes
+  unused      (b) -z conv,tcp  (h) -z io,phs  (w) -w copy  (p) -Y 'tcp.port == 443'
+              each <= 1.03 x its STOCK twin (B, H, W, P)
+  tables      (c) -z exchange,clients, (n) -z exchange,conns <= 1.15 x STOCK -z conv,tcp (B);
+              (d) -2 -z exchange,clients <= 1.15 x STOCK -2 -z conv,tcp (D)
+  filter      (m) -Y 'exchange.role == "mailbox"' <= 1.10 x STOCK -Y 'tcp.port == 443' (P)
+  linear      each mode, 2x capture / 1x capture <= 2.05;  peak RSS <= 1.10 x the baseline
+  reference   (g) -z conv,tcp with exchange.always_analyse (the plugin before issue 15), (e) disabled,
+              (a) disabled with nothing to dissect (reads the file only)
 
-Optional (--modes abcdefg): (e) as (b) and (f) as (c) with --disable-protocol exchange,
-(g) as (b) with no plugin loaded.
-tshark -q with neither a tap nor a display filter does not dissect at all, so (a)
-measures reading the file.  (b)/(g) is what the enabled plugin costs a stock statistic:
-its wanted fields make tshark build a protocol tree that -z conv,tcp alone would not.
-(e)/(g) is what the installed but disabled plugin costs: a disabled plugin wants no
-fields, so nothing (printed for information).
-
-and reports wall time, CPU time (user+sys of tshark, from wait4) and peak RSS
-(ru_maxrss) as median and min-max per mode and capture, then the ratios with
-their targets:
-
-  (c)/(a) time <= 1.05   (c)/(b) time <= 1.10   (c)/(a) peak RSS <= 1.10
-  (c) 2x/1x time <= 2.1
-
-MISS is a finding, not an error: the exit status is 0 unless something failed
-(a missing capture or plugin, tshark exiting non-zero, --check finding wrong roles).
+and reports wall time, CPU time (user+sys of tshark, from wait4) and peak RSS (ru_maxrss) as median
+and min-max per mode and capture, then the ratios with their targets.  MISS is a finding, not an
+error: the exit status is 0 unless something failed (a missing capture or plugin, tshark exiting
+non-zero, --check finding wrong roles).
 
 The plugin is staged in a private WIRESHARK_PLUGIN_DIR; as root (which ignores
 that variable) tshark runs as 'nobody' through setpriv with a private HOME, as
@@ -35,7 +27,7 @@ totals with the manifest gen_bench.py wrote beside the capture.
     /usr/bin/python3 tests/bench/bench.py --generate            # 5 reps, 1x and 2x
     /usr/bin/python3 tests/bench/bench.py --reps 1 --scales 1   # quick sanity run
     /usr/bin/python3 tests/bench/bench.py --scales 0.02 --generate --check
-    /usr/bin/python3 tests/bench/bench.py --instructions --modes bceg  # callgrind counts
+    /usr/bin/python3 tests/bench/bench.py --instructions --scales 0.1,0.2   # callgrind counts
 
 --instructions runs each mode once per capture under valgrind's callgrind and
 reports the instructions executed instead of times: deterministic, so the
@@ -60,21 +52,35 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 
+# Every mode: (label, tshark arguments).  Upper-case letters run with no plugin loaded at all (an empty
+# WIRESHARK_PLUGIN_DIR): stock tshark, the baseline of every ratio (issue 15).
 MODES = {
-    'a': ('disabled', ['-q', '-r', '{F}', '--disable-protocol', 'exchange']),
+    # Installed, enabled, nothing asks for Exchange output: each against its stock twin.
     'b': ('conv,tcp', ['-q', '-r', '{F}', '-z', 'conv,tcp']),
+    'B': ('STOCK conv,tcp', ['-q', '-r', '{F}', '-z', 'conv,tcp']),
+    'h': ('io,phs', ['-q', '-r', '{F}', '-z', 'io,phs']),
+    'H': ('STOCK io,phs', ['-q', '-r', '{F}', '-z', 'io,phs']),
+    'w': ('-w copy', ['-r', '{F}', '-w', '/dev/null']),
+    'W': ('STOCK -w copy', ['-r', '{F}', '-w', '/dev/null']),
+    'p': ('-Y tcp.port==443', ['-q', '-r', '{F}', '-Y', 'tcp.port == 443']),
+    'P': ('STOCK -Y tcp.port==443', ['-q', '-r', '{F}', '-Y', 'tcp.port == 443']),
+    # The plugin's own output.
     'c': ('exchange,clients', ['-q', '-r', '{F}', '-z', 'exchange,clients']),
+    'n': ('exchange,conns', ['-q', '-r', '{F}', '-z', 'exchange,conns']),
     'd': ('-2 exchange,clients', ['-2', '-q', '-r', '{F}', '-z', 'exchange,clients']),
-    # Optional baselines (--modes abcdefg): with -q and neither a tap nor a filter, tshark does not
-    # dissect at all, so (a) only reads the file.  (e) and (f) are (b) and (c) with the plugin
-    # disabled: it then wants no fields, so tshark builds no tree for them.
+    'D': ('STOCK -2 conv,tcp', ['-2', '-q', '-r', '{F}', '-z', 'conv,tcp']),
+    'm': ('-Y exchange.role==mailbox', ['-q', '-r', '{F}', '-Y', 'exchange.role == "mailbox"']),
+    # For reference: the plugin loaded but disabled, and (a) reading the file with nothing to dissect.
+    'a': ('disabled', ['-q', '-r', '{F}', '--disable-protocol', 'exchange']),
     'e': ('conv,tcp, disabled', ['-q', '-r', '{F}', '--disable-protocol', 'exchange', '-z', 'conv,tcp']),
-    'f': ('exchange,clients, disabled', ['-q', '-r', '{F}', '--disable-protocol', 'exchange', '-z',
-                                         'exchange,clients']),
-    # (g): the plugin not loaded at all, what a stock statistic costs without it installed.
-    'g': ('conv,tcp, no plugin', ['-q', '-r', '{F}', '-z', 'conv,tcp']),
+    # The plugin as it was before issue 15: analysing every capture (a tree on every frame).
+    'g': ('conv,tcp, always_analyse', ['-q', '-r', '{F}', '-z', 'conv,tcp', '-o', 'exchange.always_analyse:TRUE']),
 }
-NO_PLUGIN = {'g'}
+NO_PLUGIN = {m for m in MODES if m.isupper()}
+# (mode, stock baseline, target): issue 15's targets, every baseline stock tshark without the plugin.
+TARGETS = [('b', 'B', 1.03), ('h', 'H', 1.03), ('w', 'W', 1.03), ('p', 'P', 1.03),
+           ('c', 'B', 1.15), ('n', 'B', 1.15), ('d', 'D', 1.15), ('m', 'P', 1.10),
+           ('g', 'B', None), ('e', 'B', None)]
 ROLES = ['mailbox', 'directory', 'rpc-in', 'rpc-out', 'ews', 'autodiscover', 'oab', 'endpoint-mapper', 'unknown']
 
 
@@ -226,7 +232,7 @@ def main():
     ap.add_argument('--generate', action='store_true', help='run gen_bench.py for missing captures')
     ap.add_argument('--seed', type=int, default=1, help='seed for --generate (default 1)')
     ap.add_argument('--reps', type=int, default=5, help='repetitions of each mode and capture (default 5)')
-    ap.add_argument('--modes', default='abcd', help='letters from abcdefg (default abcd; e, f, g: optional baselines)')
+    ap.add_argument('--modes', default='bBhHwWpPcnDdm', help='mode letters (default: every mode with a target)')
     ap.add_argument('--check', action='store_true',
                     help='only run (d) once per capture and compare the roles with the manifest; exit 1 if not equal')
     ap.add_argument('--json', type=Path, help='also save the figures as JSON')
@@ -237,7 +243,7 @@ def main():
 
     modes = [m for m in args.modes if m in MODES]
     if not modes or len(modes) != len(args.modes):
-        ap.error('--modes: letters from abcdefg')
+        ap.error('--modes: letters from ' + ''.join(MODES))
     if args.reps < 1:
         ap.error('--reps must be >= 1')
     try:
@@ -337,13 +343,15 @@ def instructions(stage, caps, modes, args):
     print('Ratios')
     ratios = []
     for tag in caps:
-        for num, den, target in (('c', 'b', 1.10), ('b', 'g', None), ('e', 'g', None), ('c', 'g', None),
-                                 ('c', 'a', 1.05), ('d', 'c', None)):
+        for num, den, target in TARGETS:
             if (tag, num) in counts and (tag, den) in counts:
                 v = counts[(tag, num)] / counts[(tag, den)]
                 ratios.append((f'{tag} ({num})/({den})', v, target))
-    if ('1x', 'c') in counts and ('2x', 'c') in counts:
-        ratios.append(('(c) 2x/1x', counts[('2x', 'c')] / counts[('1x', 'c')], 2.1))
+    tags = list(caps)
+    if len(tags) == 2:
+        for m in modes:
+            if (tags[0], m) in counts and (tags[1], m) in counts:
+                ratios.append((f'({m}) {tags[1]}/{tags[0]}', counts[(tags[1], m)] / counts[(tags[0], m)], 2.05))
     for name, v, target in ratios:
         verdict = '(no target)' if target is None else f'<= {target:.2f}  {"PASS" if v <= target else "MISS"}'
         print(f'  {name:22s} {v:7.3f}  {verdict}')
@@ -429,32 +437,21 @@ def bench(stage, caps, manifests, modes, args):
                        'verdict': 'PASS' if v <= target else 'MISS'})
 
     for tag in caps:
-        for metric in ('wall_s', 'cpu_s'):
-            ratio(f'{tag} (c)/(a) time', f'{tag}/c', f'{tag}/a', metric, 1.05)
-        for metric in ('wall_s', 'cpu_s'):
-            ratio(f'{tag} (c)/(b) time', f'{tag}/c', f'{tag}/b', metric, 1.10)
-        ratio(f'{tag} (c)/(a) peak RSS', f'{tag}/c', f'{tag}/a', 'peak_rss_mib', 1.10)
-        for metric in ('wall_s', 'cpu_s'):
-            ratio(f'{tag} (d)/(c) time (info)', f'{tag}/d', f'{tag}/c', metric, float('inf'))
-        for metric in ('wall_s', 'cpu_s', 'peak_rss_mib'):
-            ratio(f'{tag} (b)/(g) (info)', f'{tag}/b', f'{tag}/g', metric, float('inf'))
-        for metric in ('wall_s', 'cpu_s', 'peak_rss_mib'):
-            ratio(f'{tag} (e)/(g) (info)', f'{tag}/e', f'{tag}/g', metric, float('inf'))
-    if '1x' in caps and '2x' in caps:
-        for metric in ('wall_s', 'cpu_s'):
-            ratio('(c) 2x/1x time', '2x/c', '1x/c', metric, 2.1)
+        for num, den, target in TARGETS:
+            for metric in ('cpu_s', 'wall_s'):
+                ratio(f'{tag} ({num})/({den}) time', f'{tag}/{num}', f'{tag}/{den}', metric,
+                      float('inf') if target is None else target)
+            ratio(f'{tag} ({num})/({den}) peak RSS', f'{tag}/{num}', f'{tag}/{den}', 'peak_rss_mib', 1.10)
+    tags = list(caps)
+    if len(tags) == 2:
+        for m in modes:
+            ratio(f'({m}) {tags[1]}/{tags[0]} time', f'{tags[1]}/{m}', f'{tags[0]}/{m}', 'cpu_s', 2.05)
     print()
     print('Ratios of medians')
     for r in ratios:
         tgt = f'<= {r["target"]:.2f}' if r['target'] != float('inf') else '(no target)'
         verdict = r['verdict'] if r['target'] != float('inf') else ''
         print(f'  {r["ratio"]:28s} {r["metric"]:13s} {r["value"]:6.3f}  {tgt:11s} {verdict}')
-    for tag in caps:
-        a, b = summary.get(f'{tag}/a'), summary.get(f'{tag}/b')
-        if a and b and a['cpu_s']['median'] < 0.5 * b['cpu_s']['median']:
-            print(f'  note: {tag} (a) used {a["cpu_s"]["median"]:.2f} s CPU: tshark -q with neither a tap nor a '
-                  'filter does not dissect, so (a) only reads the file; see (b)/(g) (--modes abcdefg)')
-
     role_report = {}
     for tag in caps:
         exp = (manifests[tag] or {}).get('expected_roles_two_pass')
