@@ -6,7 +6,9 @@ On a private Xvfb, Wireshark (as 'nobody' when root) opens the capture with -r, 
 
   (X) the shipped Exchange profile (-C Exchange: its columns, colouring rules and preferences), the plugin
       staged in WIRESHARK_PLUGIN_DIR;
-  (S) STOCK: the Default profile, no plugin loaded (an empty WIRESHARK_PLUGIN_DIR).
+  (S) STOCK: the Default profile, no plugin loaded (an empty WIRESHARK_PLUGIN_DIR);
+  (P) with --variants XSP: the Default profile with the plugin, which tells the profile's columns and
+      colouring rules apart from the plugin's analysis.
 
 "Loaded" is when Wireshark goes idle after reading: its CPU time (user+sys, /proc/PID/stat) stops growing,
 less than 1 % of a CPU over --idle seconds.  Reported: CPU seconds and wall seconds to that point, and the
@@ -74,9 +76,10 @@ class Stage:
             for path in [self.home, *self.home.rglob('*'), self.runtime]:
                 os.chown(path, *self.ids)
 
-    def command(self, capture, exchange, display):
+    def command(self, capture, variant, display):
+        exchange = variant == 'X'
         env = {'PATH': '/usr/sbin:/usr/bin:/sbin:/bin', 'HOME': str(self.home), 'LANG': 'C.UTF-8', 'TZ': 'UTC',
-               'WIRESHARK_PLUGIN_DIR': str(self.plugins if exchange else self.empty),
+               'WIRESHARK_PLUGIN_DIR': str(self.empty if variant == 'S' else self.plugins),
                'XDG_RUNTIME_DIR': str(self.runtime), 'NO_AT_BRIDGE': '1', 'DISPLAY': display}
         prefix = []
         if self.as_nobody:
@@ -99,8 +102,8 @@ def xvfb():
     return proc, f':{number.decode().strip()}'
 
 
-def open_once(stage, capture, exchange, display, idle, limit):
-    cmd, env = stage.command(capture, exchange, display)
+def open_once(stage, capture, variant, display, idle, limit):
+    cmd, env = stage.command(capture, variant, display)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=stage.root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
@@ -130,6 +133,7 @@ def main():
     ap.add_argument('--plugin', type=Path, default=REPO / 'build' / 'plugin' / 'exchange.so')
     ap.add_argument('--capture', type=Path, default=Path('/tmp/exchange-bench/bench-1x.pcapng'))
     ap.add_argument('--reps', type=int, default=3)
+    ap.add_argument('--variants', default='XS', help='X, S and optionally P (default XS)')
     ap.add_argument('--idle', type=float, default=3.0, help='seconds without CPU that mean loaded (default 3)')
     ap.add_argument('--limit', type=float, default=1800, help='give up after this many seconds (default 1800)')
     args = ap.parse_args()
@@ -143,11 +147,11 @@ def main():
     server, display = xvfb()
     capture = stage.root / args.capture.name
     os.symlink(args.capture.resolve(), capture)
-    results = {'X': [], 'S': []}
+    results = {v: [] for v in args.variants}
     try:
         for rep in range(args.reps):
-            for variant in 'XS':
-                cpu, wall, rss = open_once(stage, capture, variant == 'X', display, args.idle, args.limit)
+            for variant in args.variants:
+                cpu, wall, rss = open_once(stage, capture, variant, display, args.idle, args.limit)
                 results[variant].append((cpu, wall, rss))
                 print(f'  rep {rep + 1} ({variant}) cpu {cpu:7.2f} s  wall {wall:7.2f} s  peak RSS {rss:7.0f} MiB',
                       flush=True)
@@ -159,6 +163,9 @@ def main():
     print(f'Wireshark {series()}, {args.capture} ({args.reps} reps, medians)')
     print(f'  (X) Exchange profile, plugin   cpu {med["X"][0]:.2f} s  wall {med["X"][1]:.2f} s  RSS {med["X"][2]:.0f} MiB')
     print(f'  (S) STOCK Default, no plugin   cpu {med["S"][0]:.2f} s  wall {med["S"][1]:.2f} s  RSS {med["S"][2]:.0f} MiB')
+    if 'P' in med:
+        print(f'  (P) Default profile, plugin    cpu {med["P"][0]:.2f} s  wall {med["P"][1]:.2f} s  RSS {med["P"][2]:.0f} MiB'
+              f'  ((P)/(S) cpu {med["P"][0] / med["S"][0]:.3f})')
     ratio = med['X'][0] / med['S'][0]
     print(f'  (X)/(S) cpu {ratio:.3f} (target <= 1.10: {"PASS" if ratio <= 1.10 else "MISS"}), '
           f'wall {med["X"][1] / med["S"][1]:.3f}, peak RSS {med["X"][2] / med["S"][2]:.3f}')
